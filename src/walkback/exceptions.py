@@ -1,0 +1,60 @@
+"""A small exception hierarchy. The CLI turns every ``WalkbackError`` into one line and exit code 2."""
+
+from __future__ import annotations
+
+
+class WalkbackError(Exception):
+    """Base class for errors walkback raises on purpose."""
+
+
+class DataError(WalkbackError, ValueError):
+    """Input data break a rule (a bad value, a missing column, an unreadable file).
+
+    The message is one line: where (file, column, first offending line numbers), the value, the rule,
+    and how to fix it.
+    """
+
+    def __init__(
+        self,
+        rule: str,
+        *,
+        source: str | None = None,
+        column: str | None = None,
+        lines: list[int] | None = None,
+        value: object = None,
+        fix: str | None = None,
+    ) -> None:
+        self.rule = rule
+        self.source = source
+        self.column = column
+        self.lines = list(lines) if lines else []
+        self.value = value
+        self.fix = fix
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.source:
+            where.append(str(self.source))
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        if self.lines:
+            shown = ", ".join(str(n) for n in self.lines[:5])
+            more = f" (+{len(self.lines) - 5} more)" if len(self.lines) > 5 else ""
+            label = "line" if len(self.lines) == 1 else "lines"
+            where.append(f"{label} {shown}{more}")
+        head = ", ".join(where)
+        msg = f"{head}: {self.rule}" if head else self.rule
+        if self.value is not None:
+            msg += f" (got {self.value!r})"
+        if self.fix:
+            msg += f"; {self.fix}"
+        return " ".join(msg.split())  # always one line
+
+
+class EstimationError(WalkbackError, ValueError):
+    """An estimator cannot produce a result for these data (e.g. no events, a constant covariate)."""
+
+
+class ConvergenceError(EstimationError):
+    """An iterative fit did not converge."""
