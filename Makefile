@@ -22,11 +22,11 @@ test: install
 
 ## reproduce: the main job; writes reports/
 reproduce: install
-	$(BIN)/python -m walkback analyze src/walkback/data/example_trial.csv \
+	$(BIN)/python -m walkback analyze data/synthetic/example_trial.csv \
 		--time-col days --event-col event --arm-col arm \
 		--treatment intervention --control control \
 		--times 90,180,365 --tau 365 > reports/example_analysis.txt
-	$(BIN)/python -m walkback analyze src/walkback/data/example_trial.csv \
+	$(BIN)/python -m walkback analyze data/synthetic/example_trial.csv \
 		--time-col days --event-col event --arm-col arm \
 		--treatment intervention --control control \
 		--times 90,180,365 --tau 365 --json > reports/example_analysis.json

@@ -1,0 +1,200 @@
+"""Command-line interface. Parses arguments, prints, sets exit codes; holds no statistics.
+
+Exit codes: 0 success; 2 bad input or usage (one line on stderr); 3 an unexpected internal error
+(one line on stderr; set WALKBACK_DEBUG=1 for the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from walkback import __version__
+from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
+from walkback.exceptions import WalkbackError
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
+
+
+class UsageError(WalkbackError):
+    """Bad command-line usage."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """ArgumentParser whose errors are one line and exit code 2 (argparse prints usage too)."""
+
+    def error(self, message: str):  # noqa: D102 - argparse API
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+ANALYZE_EPILOG = """\
+conventions:
+  R survival    --conf-type log     --ties efron    (the default; --convention r)
+  SAS, Stata    --conf-type log-log --ties breslow  (--convention sas | stata)
+  An explicit --conf-type or --ties overrides the convention. Papers rarely say which they used:
+  run both and see which reproduces the published numbers.
+
+examples:
+  walkback analyze trial.csv --time-col days --event-col event --arm-col arm \\
+      --treatment intervention --control control --times 90,180,365 --tau 365
+  walkback analyze trial.parquet --time-col t --event-col d --arm-col rx --treatment 1 \\
+      --control 0 --strata site --convention sas --json
+
+JSON keys (--json): n, events, median, survival_at, hazard_ratio, logrank, ph_test, rmst,
+settings; null means not reached or not defined.
+"""
+
+
+def _float_list(text: str) -> list[float]:
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        try:
+            v = float(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--times wants comma-separated numbers like 90,180,365; got {part!r}"
+            ) from None
+        if not v >= 0 or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"--times must be finite and >= 0; got {part!r}")
+        out.append(v)
+    return out
+
+
+def _positive(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (v > 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return v
+
+
+def _alpha(text: str) -> float:
+    v = _positive(text)
+    if v >= 1:
+        raise argparse.ArgumentTypeError(f"--alpha must be between 0 and 1, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="walkback",
+        description="Re-analyse and reproduce randomised trials with time-to-event outcomes. "
+        "Numbers match R survival; every convention is stated.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"walkback {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    a = sub.add_parser(
+        "analyze",
+        help="Kaplan-Meier, medians, Cox HR, log-rank, PH test and RMST for a two-arm trial",
+        description="Analyse a two-arm trial (CSV or Parquet): Kaplan-Meier curves and medians "
+        "per arm, survival at landmark times, Cox hazard ratio (treatment vs control), log-rank "
+        "test, proportional-hazards test (cox.zph, KM transform) and restricted mean survival "
+        "time. With --strata the Cox model and log-rank test are stratified.",
+        epilog=ANALYZE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    a.add_argument("data", metavar="DATA", help="CSV or Parquet file, one row per participant")
+    g = a.add_argument_group("columns and arms (required)")
+    g.add_argument("--time-col", required=True, metavar="C", help="follow-up time column (>= 0)")
+    g.add_argument("--event-col", required=True, metavar="C", help="event column: 1 event, 0 censored")
+    g.add_argument("--arm-col", required=True, metavar="C", help="arm (group) column")
+    g.add_argument("--treatment", required=True, metavar="L", help="label of the treatment arm")
+    g.add_argument("--control", required=True, metavar="L", help="label of the control arm")
+    o = a.add_argument_group("options")
+    o.add_argument("--strata", action="append", default=[], metavar="C",
+                   help="stratify Cox and log-rank by this column (repeat for several)")
+    o.add_argument("--covariate", action="append", default=[], metavar="C",
+                   help="adjust the Cox model for this numeric column (repeat for several)")
+    o.add_argument("--id-col", metavar="C", help="participant id column (checked for duplicates)")
+    o.add_argument("--convention", choices=sorted(CONVENTIONS), default="r",
+                   help="software whose defaults to use for --conf-type and --ties (default r)")
+    o.add_argument("--conf-type", choices=CONF_TYPES, help="KM CI transform (default: from --convention)")
+    o.add_argument("--ties", choices=TIES, help="Cox tie method (default: from --convention)")
+    o.add_argument("--times", type=_float_list, default=[], metavar="T1,T2,...",
+                   help="landmark times for survival and number at risk")
+    o.add_argument("--tau", type=_positive, metavar="T",
+                   help="RMST horizon (default: the earlier of the arms' last follow-up times)")
+    o.add_argument("--alpha", type=_alpha, default=0.05, help="1 - confidence level (default 0.05)")
+    o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
+    a.set_defaults(func=_cmd_analyze)
+    return parser
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from walkback.analysis import analyze
+    from walkback.io import read_trial
+    from walkback.report.text import analysis_table
+
+    conf_type, ties = CONVENTIONS[args.convention]
+    conf_type = args.conf_type or conf_type
+    ties = args.ties or ties
+    trial = read_trial(
+        args.data,
+        time_col=args.time_col,
+        event_col=args.event_col,
+        arm_col=args.arm_col,
+        treatment=args.treatment,
+        control=args.control,
+        strata=tuple(args.strata),
+        id_col=args.id_col,
+    )
+    res = analyze(
+        trial,
+        conf_type=conf_type,
+        ties=ties,
+        times=args.times,
+        tau=args.tau,
+        alpha=args.alpha,
+        covariates=tuple(args.covariate),
+    )
+    if args.json:
+        out = res.to_dict()
+        out["settings"]["convention"] = args.convention
+        out["source"] = os.path.basename(args.data)
+        print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
+    else:
+        print(analysis_table(res, source=args.data))
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return EXIT_BAD_INPUT
+        return args.func(args)
+    except (WalkbackError, ValueError, OSError) as exc:
+        # ValueError/OSError here are bad values or unreadable paths from the user
+        print(f"walkback: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("walkback: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, never a traceback unless asked
+        if os.environ.get("WALKBACK_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"walkback: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(please report; WALKBACK_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Deterministic renderings of results (text tables now; Markdown and HTML reports later)."""
