@@ -1,4 +1,4 @@
-"""Estimator kernels: hand-checked cases, invariants, and cross-checks against lifelines/statsmodels.
+"""Estimator kernels: hand-checked cases, invariants, cross-checks with lifelines and statsmodels.
 
 Parity with R survival itself is in test_reference_parity.py.
 """
@@ -131,9 +131,13 @@ def test_rmst_matches_lifelines_and_hand_case():
     hand = kaplan_meier([2, 4, 6, 8], [1, 0, 1, 0]).rmst(8)
     assert hand.estimate == pytest.approx(2 + 0.75 * 4 + 0.375 * 2)
     # variance: A(2)^2 * 1/(4*3) + A(6)^2 * 1/(2*1), A = area after the event time up to tau
-    assert hand.se == pytest.approx(np.sqrt((0.75 * 4 + 0.375 * 2) ** 2 / 12 + (0.375 * 2) ** 2 / 2))
+    assert hand.se == pytest.approx(
+        np.sqrt((0.75 * 4 + 0.375 * 2) ** 2 / 12 + (0.375 * 2) ** 2 / 2)
+    )
     diff = rmst_difference(
-        kaplan_meier(time[arm == 1], event[arm == 1]), kaplan_meier(time[arm == 0], event[arm == 0]), tau
+        kaplan_meier(time[arm == 1], event[arm == 1]),
+        kaplan_meier(time[arm == 0], event[arm == 0]),
+        tau,
     )
     assert diff.lower < diff.difference < diff.upper
     assert diff.difference == pytest.approx(diff.treatment.estimate - diff.control.estimate)

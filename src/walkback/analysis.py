@@ -1,9 +1,9 @@
 """The standard two-arm time-to-event analysis of a trial, with every convention recorded.
 
-``analyze(trial)`` runs what a trial report prints: Kaplan-Meier curves and medians per arm, survival
-at landmark times, the Cox hazard ratio (stratified when the trial names strata), the log-rank test
-(stratified likewise), the proportional-hazards test for treatment, and RMST per arm with the
-difference. Its ``to_dict()`` is the JSON contract of ``walkback analyze --json``.
+``analyze(trial)`` runs what a trial report prints: Kaplan-Meier curves and medians per arm,
+survival at landmark times, the Cox hazard ratio (stratified when the trial names strata), the
+log-rank test (stratified likewise), the proportional-hazards test for treatment, and RMST per arm
+with the difference. Its ``to_dict()`` is the JSON contract of ``walkback analyze --json``.
 """
 
 from __future__ import annotations
@@ -77,9 +77,7 @@ class AnalysisResult:
                 "events": dict(self.events),
                 "labels": dict(self.labels),
                 "median": {a: self.km[a].median.to_dict() for a in ARMS},
-                "survival_at": {
-                    a: self.survival_at[a].to_dict(orient="records") for a in ARMS
-                },
+                "survival_at": {a: self.survival_at[a].to_dict(orient="records") for a in ARMS},
                 "hazard_ratio": hr,
                 "logrank": lr,
                 "ph_test": {"chisq": self.ph_test.chisq, "p": self.ph_test.p},

@@ -14,6 +14,9 @@ class DataError(WalkbackError, ValueError):
     and how to fix it.
     """
 
+    unit: str = "line"
+    """What a location number counts: "line" (text file, header = line 1) or "row" (1-based)."""
+
     def __init__(
         self,
         rule: str,
@@ -41,7 +44,7 @@ class DataError(WalkbackError, ValueError):
         if self.lines:
             shown = ", ".join(str(n) for n in self.lines[:5])
             more = f" (+{len(self.lines) - 5} more)" if len(self.lines) > 5 else ""
-            label = "line" if len(self.lines) == 1 else "lines"
+            label = self.unit if len(self.lines) == 1 else f"{self.unit}s"
             where.append(f"{label} {shown}{more}")
         head = ", ".join(where)
         msg = f"{head}: {self.rule}" if head else self.rule
@@ -50,6 +53,23 @@ class DataError(WalkbackError, ValueError):
         if self.fix:
             msg += f"; {self.fix}"
         return " ".join(msg.split())  # always one line
+
+    def with_unit(self, unit: str) -> DataError:
+        """Return this error with its locations counted in ``unit`` (e.g. "row") instead of lines.
+
+        Parameters
+        ----------
+        unit : str
+            Singular noun for a location, such as ``"row"`` for 1-based rows of a Parquet file.
+
+        Returns
+        -------
+        DataError
+            The same error object, its message re-rendered.
+        """
+        self.unit = unit
+        self.args = (self._render(),)
+        return self
 
 
 class EstimationError(WalkbackError, ValueError):

@@ -12,7 +12,16 @@ from walkback.estimators.logrank import LogRankResult, logrank
 from walkback.estimators.rmst import RMSTDifference, rmst_difference
 
 __all__ = [
-    "CoxResult", "KaplanMeierResult", "LogRankResult", "PHTestResult", "QuantileResult",
-    "RMSTDifference", "RMSTResult", "confint", "cox", "kaplan_meier", "logrank",
+    "CoxResult",
+    "KaplanMeierResult",
+    "LogRankResult",
+    "PHTestResult",
+    "QuantileResult",
+    "RMSTDifference",
+    "RMSTResult",
+    "confint",
+    "cox",
+    "kaplan_meier",
+    "logrank",
     "rmst_difference",
 ]

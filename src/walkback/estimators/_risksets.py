@@ -102,9 +102,7 @@ def build_risk_sets(
     return RiskSets(order, t, e, s, group_start, group_end, stratum_end, n_event)
 
 
-def efron_rows(
-    rs: RiskSets, ties: str
-) -> tuple[np.ndarray, np.ndarray]:
+def efron_rows(rs: RiskSets, ties: str) -> tuple[np.ndarray, np.ndarray]:
     """Expand each event group into one row per event.
 
     Returns the group index of each row and its tie fraction: k/d for the k-th of d tied events

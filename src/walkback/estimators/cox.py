@@ -30,8 +30,13 @@ class PHTestResult:
     transform: str = "km"
 
     def to_dict(self) -> dict:
-        return {"term": self.term, "chisq": self.chisq, "df": self.df, "p": self.p,
-                "transform": self.transform}
+        return {
+            "term": self.term,
+            "chisq": self.chisq,
+            "df": self.df,
+            "p": self.p,
+            "transform": self.transform,
+        }
 
 
 @dataclass(frozen=True)
@@ -120,9 +125,14 @@ class CoxResult:
         ci = self.conf_int()
         return {
             "terms": {
-                t: {"coef": float(self.coef[i]), "hazard_ratio": float(self.hazard_ratio[i]),
-                    "se": float(self.se[i]), "lower": float(ci[i, 0]), "upper": float(ci[i, 1]),
-                    "p": float(self.wald_p[i])}
+                t: {
+                    "coef": float(self.coef[i]),
+                    "hazard_ratio": float(self.hazard_ratio[i]),
+                    "se": float(self.se[i]),
+                    "lower": float(ci[i, 0]),
+                    "upper": float(ci[i, 1]),
+                    "p": float(self.wald_p[i]),
+                }
                 for i, t in enumerate(self.terms)
             },
             "loglik_null": self.loglik_null,
@@ -130,8 +140,11 @@ class CoxResult:
             "lr_chisq": self.lr_chisq,
             "score_chisq": self.score_chisq,
             "wald_chisq": self.wald_chisq,
-            "settings": {"ties": self.ties, "stratified": self.stratified,
-                         "conf_level": self.conf_level},
+            "settings": {
+                "ties": self.ties,
+                "stratified": self.stratified,
+                "conf_level": self.conf_level,
+            },
         }
 
     def _repr_html_(self) -> str:
@@ -142,8 +155,13 @@ class CoxResult:
 
 
 def _derivatives(
-    rs: RiskSets, x: np.ndarray, beta: np.ndarray, rows: np.ndarray, frac: np.ndarray,
-    *, keep_parts: bool = False,
+    rs: RiskSets,
+    x: np.ndarray,
+    beta: np.ndarray,
+    rows: np.ndarray,
+    frac: np.ndarray,
+    *,
+    keep_parts: bool = False,
 ):
     """Log partial likelihood, score and information at ``beta`` (x sorted, centred)."""
     eta = x @ beta
@@ -223,7 +241,8 @@ def cox(
     loglik, u, info = loglik0, u0, i0
     converged = False
     it = 0
-    for it in range(1, max_iter + 1):
+    while it < max_iter:
+        it += 1
         step = np.linalg.solve(info, u)
         new = beta + step
         new_ll, new_u, new_info = _derivatives(rs, x, new, rows, frac)

@@ -257,7 +257,7 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = QUANTILE_TOL) ->
     if finite.size == 0 or finite.max() < p:
         return float("nan")
     xmax = x[-1]
-    # drop repeated CDF values (censor-only times), keeping the first; NaN repeats NaN (R duplicated)
+    # drop repeated CDF values (censor-only times), keep the first; NaN repeats NaN, as R
     keep = ~pd.Series(y).duplicated().to_numpy()
     x, y = x[keep], y[keep]
     if p == 0:

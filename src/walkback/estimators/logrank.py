@@ -1,4 +1,7 @@
-"""Two-group log-rank test, optionally stratified (R ``survdiff(Surv(t, e) ~ arm [+ strata(s)])``)."""
+"""Two-group log-rank test, optionally stratified.
+
+Equals R ``survdiff(Surv(t, e) ~ arm [+ strata(s)])``.
+"""
 
 from __future__ import annotations
 

@@ -37,7 +37,9 @@ class RMSTDifference:
 
 
 def rmst_difference(
-    treatment: KaplanMeierResult, control: KaplanMeierResult, tau: float,
+    treatment: KaplanMeierResult,
+    control: KaplanMeierResult,
+    tau: float,
     conf_level: float = 0.95,
 ) -> RMSTDifference:
     """Treatment minus control RMST to ``tau``; SE from the two independent Greenwood-type SEs."""
