@@ -105,24 +105,51 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("data", metavar="DATA", help="CSV or Parquet file, one row per participant")
     g = a.add_argument_group("columns and arms (required)")
     g.add_argument("--time-col", required=True, metavar="C", help="follow-up time column (>= 0)")
-    g.add_argument("--event-col", required=True, metavar="C", help="event column: 1 event, 0 censored")
+    g.add_argument(
+        "--event-col", required=True, metavar="C", help="event column: 1 event, 0 censored"
+    )
     g.add_argument("--arm-col", required=True, metavar="C", help="arm (group) column")
     g.add_argument("--treatment", required=True, metavar="L", help="label of the treatment arm")
     g.add_argument("--control", required=True, metavar="L", help="label of the control arm")
     o = a.add_argument_group("options")
-    o.add_argument("--strata", action="append", default=[], metavar="C",
-                   help="stratify Cox and log-rank by this column (repeat for several)")
-    o.add_argument("--covariate", action="append", default=[], metavar="C",
-                   help="adjust the Cox model for this numeric column (repeat for several)")
+    o.add_argument(
+        "--strata",
+        action="append",
+        default=[],
+        metavar="C",
+        help="stratify Cox and log-rank by this column (repeat for several)",
+    )
+    o.add_argument(
+        "--covariate",
+        action="append",
+        default=[],
+        metavar="C",
+        help="adjust the Cox model for this numeric column (repeat for several)",
+    )
     o.add_argument("--id-col", metavar="C", help="participant id column (checked for duplicates)")
-    o.add_argument("--convention", choices=sorted(CONVENTIONS), default="r",
-                   help="software whose defaults to use for --conf-type and --ties (default r)")
-    o.add_argument("--conf-type", choices=CONF_TYPES, help="KM CI transform (default: from --convention)")
+    o.add_argument(
+        "--convention",
+        choices=sorted(CONVENTIONS),
+        default="r",
+        help="software whose defaults to use for --conf-type and --ties (default r)",
+    )
+    o.add_argument(
+        "--conf-type", choices=CONF_TYPES, help="KM CI transform (default: from --convention)"
+    )
     o.add_argument("--ties", choices=TIES, help="Cox tie method (default: from --convention)")
-    o.add_argument("--times", type=_float_list, default=[], metavar="T1,T2,...",
-                   help="landmark times for survival and number at risk")
-    o.add_argument("--tau", type=_positive, metavar="T",
-                   help="RMST horizon (default: the earlier of the arms' last follow-up times)")
+    o.add_argument(
+        "--times",
+        type=_float_list,
+        default=[],
+        metavar="T1,T2,...",
+        help="landmark times for survival and number at risk",
+    )
+    o.add_argument(
+        "--tau",
+        type=_positive,
+        metavar="T",
+        help="RMST horizon (default: the earlier of the arms' last follow-up times)",
+    )
     o.add_argument("--alpha", type=_alpha, default=0.05, help="1 - confidence level (default 0.05)")
     o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
     a.set_defaults(func=_cmd_analyze)

@@ -49,9 +49,11 @@ def analysis_table(res: AnalysisResult, source: str | None = None) -> str:
     )
     r = res.rmst
     rows.append(
-        (f"RMST to {num(r.tau)} (SE)",
-         f"{num(r.treatment.estimate)} ({num(r.treatment.se, 3)})",
-         f"{num(r.control.estimate)} ({num(r.control.se, 3)})")
+        (
+            f"RMST to {num(r.tau)} (SE)",
+            f"{num(r.treatment.estimate)} ({num(r.treatment.se, 3)})",
+            f"{num(r.control.estimate)} ({num(r.control.se, 3)})",
+        )
     )
     for i in range(len(res.survival_at["treatment"])):
         cells = []
