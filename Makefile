@@ -22,6 +22,7 @@ test: install
 
 ## reproduce: the main job; writes reports/
 reproduce: install
+	mkdir -p reports
 	$(BIN)/python -m walkback analyze data/synthetic/example_trial.csv \
 		--time-col days --event-col event --arm-col arm \
 		--treatment intervention --control control \

@@ -23,14 +23,23 @@ def num(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def fixed(x: float | None, decimals: int) -> str:
+    """A number with a fixed count of decimals (probabilities, ratios); 'NR' when missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "NR"
+    return f"{x:.{decimals}f}"
+
+
 def pval(p: float) -> str:
     if p is None or math.isnan(p):
         return "NA"
     return f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
 
 
-def ci(lo: float | None, hi: float | None) -> str:
-    return f"{num(lo)} to {num(hi)}"
+def ci(lo: float | None, hi: float | None, decimals: int | None = None) -> str:
+    if decimals is None:
+        return f"{num(lo)} to {num(hi)}"
+    return f"{fixed(lo, decimals)} to {fixed(hi, decimals)}"
 
 
 def analysis_table(res: AnalysisResult, source: str | None = None) -> str:
@@ -51,8 +60,8 @@ def analysis_table(res: AnalysisResult, source: str | None = None) -> str:
     rows.append(
         (
             f"RMST to {num(r.tau)} (SE)",
-            f"{num(r.treatment.estimate)} ({num(r.treatment.se, 3)})",
-            f"{num(r.control.estimate)} ({num(r.control.se, 3)})",
+            f"{fixed(r.treatment.estimate, 1)} ({fixed(r.treatment.se, 1)})",
+            f"{fixed(r.control.estimate, 1)} ({fixed(r.control.se, 1)})",
         )
     )
     for i in range(len(res.survival_at["treatment"])):
@@ -60,7 +69,8 @@ def analysis_table(res: AnalysisResult, source: str | None = None) -> str:
         for a in ("treatment", "control"):
             row = res.survival_at[a].iloc[i]
             cells.append(
-                f"{num(row.survival, 3)} ({ci(row.lower, row.upper)}), {int(row.n_at_risk)} at risk"
+                f"{fixed(row.survival, 3)} ({ci(row.lower, row.upper, 3)}), "
+                f"{int(row.n_at_risk)} at risk"
             )
         t = res.survival_at["treatment"].iloc[i].time
         rows.append((f"Survival at {num(t)}", cells[0], cells[1]))
@@ -78,22 +88,23 @@ def analysis_table(res: AnalysisResult, source: str | None = None) -> str:
     strat = f", stratified by {', '.join(res.strata)}" if res.strata else ""
     adj = f", adjusted for {', '.join(res.covariates)}" if res.covariates else ""
     lines.append(
-        f"Hazard ratio (Cox{strat}{adj}): {num(c.hazard_ratio[0], 3)} "
-        f"({level} CI {num(hr_ci[0], 3)} to {num(hr_ci[1], 3)}), Wald p = {pval(c.wald_p[0])}; "
+        f"Hazard ratio (Cox{strat}{adj}): {fixed(c.hazard_ratio[0], 3)} "
+        f"({level} CI {ci(hr_ci[0], hr_ci[1], 3)}), Wald p = {pval(c.wald_p[0])}; "
         f"LR p = {pval(c.p_lr)}; score p = {pval(c.p_score)}"
     )
     lr = res.logrank
     lines.append(
-        f"Log-rank test{' (stratified)' if res.strata else ''}: chi-square = {num(lr.chisq)}, "
-        f"p = {pval(lr.p)} (observed/expected events: treatment {num(lr.observed[0])}/"
-        f"{num(lr.expected[0])}, control {num(lr.observed[1])}/{num(lr.expected[1])})"
+        f"Log-rank test{' (stratified)' if res.strata else ''}: chi-square = {fixed(lr.chisq, 2)}, "
+        f"p = {pval(lr.p)} (observed/expected events: treatment {lr.observed[0]:.0f}/"
+        f"{lr.expected[0]:.1f}, control {lr.observed[1]:.0f}/{lr.expected[1]:.1f})"
     )
     lines.append(
-        f"Proportional hazards (cox.zph, KM transform): chi-square = {num(res.ph_test.chisq)}, "
-        f"p = {pval(res.ph_test.p)}"
+        "Proportional hazards (cox.zph, KM transform): "
+        f"chi-square = {fixed(res.ph_test.chisq, 2)}, p = {pval(res.ph_test.p)}"
     )
     lines.append(
-        f"RMST difference to {num(r.tau)}: {num(r.difference)} ({level} CI {ci(r.lower, r.upper)})"
+        f"RMST difference to {num(r.tau)}: {fixed(r.difference, 1)} "
+        f"({level} CI {ci(r.lower, r.upper, 1)})"
     )
     lines.append("")
     note = _CONVENTION_NOTES.get((res.conf_type, res.ties), "custom combination")
