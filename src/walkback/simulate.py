@@ -1,0 +1,366 @@
+"""Simulate participant-level two-arm trials from a trial spec.
+
+The generating model (documented in the spec and in ``Model``):
+
+* **Recruitment**: N = the sum of the arm sizes, with randomisation dates drawn from a piecewise-
+  constant rate over the recruitment window (integer days), numbered in recruitment order.
+* **Randomisation**: strata levels drawn with the spec's shares; within each stratum cell,
+  permuted blocks (sizes drawn uniformly from ``block_sizes``, each balanced to ``ratio``) are
+  filled in recruitment order. Arm sizes therefore vary a little around the spec's, as in a trial.
+* **Follow-up**: monthly self-report. A participant is followed to the final follow-up date, capped
+  at ``max_months`` and extended to at least ``min_months`` (whole reporting intervals). Dropout is
+  exponential at ``annual_rate``; a participant who drops out is censored at the last report
+  they completed. ``followup_days`` is the day of the last completed report,
+  ``round(months * days_per_month)``.
+* **Outcomes**: each ``weibull_ph`` outcome has a latent continuous time with
+  S_control(t) = exp(-(t/scale)^shape) and S_treatment = S_control^HR; latent times of different
+  outcomes are linked by a Gaussian copula (the spec's correlations). A ``first_of`` outcome (any
+  recurrence) is the first of its components and an extra independent Weibull PH component.
+  Reports are monthly but ask for the date of a recurrence, so an event's day is the day it began,
+  ``ceil(t)`` (day 1 is the first day after randomisation). An event counts when its day is at or
+  before ``followup_days``; otherwise the outcome is censored at ``followup_days``. Because ceil is
+  monotone, a ``first_of`` outcome is never later than any of its components that is an event.
+
+Randomness: ``SeedSequence(seed)`` is spawned into independent streams (baseline, covariates, then
+one per latent outcome time), so changing one outcome's stream leaves the others unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from walkback.exceptions import WalkbackError
+from walkback.spec import Param, TrialSpec, WeibullOutcome
+
+
+@dataclass(frozen=True)
+class Weibull:
+    """Weibull proportional hazards for one outcome (time unit: days)."""
+
+    shape: float
+    scale: float  # control arm
+    hr: float
+
+    def survival(self, t, treated) -> np.ndarray:
+        t = np.asarray(t, dtype=float)
+        return np.exp(-((t / self.scale) ** self.shape) * np.where(treated, self.hr, 1.0))
+
+    def median(self, treated: bool) -> float:
+        return self.scale * (math.log(2) / (self.hr if treated else 1.0)) ** (1 / self.shape)
+
+    def time_from_exponential(self, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
+        """Latent times from unit-exponential draws: the cumulative hazard at T equals ``e``."""
+        rate = np.where(treated, self.hr, 1.0)
+        return self.scale * (e / rate) ** (1.0 / self.shape)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Numeric generating parameters: a spec with its calibrated values filled in."""
+
+    dropout_rate: float  # per year
+    outcomes: dict[str, Weibull]  # weibull_ph outcomes, in spec order
+    extras: dict[str, Weibull]  # first_of outcomes' extra components
+    covariates: dict[str, dict]
+    calibrated: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        def w(x: Weibull) -> dict:
+            return {
+                "shape": x.shape,
+                "scale": x.scale,
+                "hazard_ratio": x.hr,
+                "median_control": x.median(False),
+                "median_treatment": x.median(True),
+            }
+
+        return {
+            "dropout_annual_rate": self.dropout_rate,
+            "outcomes": {k: w(v) for k, v in self.outcomes.items()},
+            "extra_components": {k: w(v) for k, v in self.extras.items()},
+            "covariates": {
+                k: {p: (v.value if isinstance(v, Param) else v) for p, v in c.items()}
+                for k, c in self.covariates.items()
+            },
+        }
+
+
+def model_from_spec(spec: TrialSpec, calibrated: dict[str, float] | None = None) -> Model:
+    """Resolve a spec's parameters; ``calibrated`` supplies the ``{ calibrate = ... }`` ones.
+
+    Keys of ``calibrated`` are parameter paths: ``dropout.annual_rate``,
+    ``outcomes.<name>.extra.median_control``, ``outcomes.<name>.extra.hazard_ratio``, ...
+    """
+    cal = dict(calibrated or {})
+
+    def val(p: Param, key: str) -> float:
+        if p.value is not None:
+            return p.value
+        if key not in cal:
+            raise WalkbackError(
+                f"parameter {key} is to be calibrated (to target '{p.calibrate}'); "
+                "run walkback.calibrate.calibrate(spec) and pass its values"
+            )
+        return float(cal[key])
+
+    def weibull(w: WeibullOutcome, key: str) -> Weibull:
+        hr = val(w.hazard_ratio, f"{key}.hazard_ratio")
+        mc = val(w.median_control, f"{key}.median_control")
+        if w.median_treatment is not None:
+            mt = val(w.median_treatment, f"{key}.median_treatment")
+            shape = math.log(hr) / math.log(mc / mt)
+        else:
+            shape = val(w.shape, f"{key}.shape")
+        return Weibull(shape, mc / math.log(2) ** (1 / shape), hr)
+
+    outcomes = {o.name: weibull(o.weibull, f"outcomes.{o.name}") for o in spec.weibull_outcomes}
+    extras = {
+        o.name: weibull(o.extra, f"outcomes.{o.name}.extra")
+        for o in spec.outcomes.values()
+        if o.model == "first_of" and o.extra is not None
+    }
+    covs = {}
+    for c in spec.covariates:
+        if c.distribution == "normal":
+            covs[c.name] = {
+                "mean": val(c.params["mean"], f"covariates.{c.name}.mean"),
+                "sd": val(c.params["sd"], f"covariates.{c.name}.sd"),
+                "min": c.params["min"],
+                "max": c.params["max"],
+                "decimals": c.params["decimals"],
+            }
+        else:
+            covs[c.name] = {
+                "levels": c.params["levels"],
+                "share": val(c.params["share"], f"covariates.{c.name}.share"),
+            }
+    return Model(val(spec.dropout_rate, "dropout.annual_rate"), outcomes, extras, covs, cal)
+
+
+# ---- the streams -----------------------------------------------------------------------------
+def stream_names(spec: TrialSpec) -> list[str]:
+    """Names of the independent random streams, in spawn order."""
+    names = ["baseline", "covariates"]
+    names += [f"outcome:{o.name}" for o in spec.weibull_outcomes]
+    names += [
+        f"extra:{o.name}"
+        for o in spec.outcomes.values()
+        if o.model == "first_of" and o.extra is not None
+    ]
+    return names
+
+
+def spawn_streams(
+    seed: int | np.random.SeedSequence, spec: TrialSpec
+) -> dict[str, np.random.Generator]:
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    names = stream_names(spec)
+    return {n: np.random.default_rng(s) for n, s in zip(names, ss.spawn(len(names)), strict=True)}
+
+
+# ---- the pieces ------------------------------------------------------------------------------
+def draw_baseline(spec: TrialSpec, rng: np.random.Generator) -> dict:
+    """Recruitment dates, strata, arms (stratified permuted blocks) and the follow-up inputs.
+
+    Dropout is drawn as unit exponentials, scaled by the rate in :func:`followup_days`, so the
+    stream's use does not depend on the model's parameters (common random numbers for calibration).
+    """
+    n = spec.n_total
+    start = spec.recruitment_start
+    window = (spec.recruitment_end - start).days
+    edges = [(d - start).days for d, _ in spec.recruitment_rate] + [window]
+    weights = np.array([w for _, w in spec.recruitment_rate]) * np.diff(edges)
+    cum = np.concatenate(([0.0], np.cumsum(weights) / weights.sum()))
+    u = np.sort(rng.random(n))
+    k = np.clip(np.searchsorted(cum, u, side="right") - 1, 0, len(weights) - 1)
+    frac = (u - cum[k]) / (cum[k + 1] - cum[k])
+    offset = np.floor(np.array(edges)[k] + frac * np.diff(edges)[k]).astype(np.int64)
+    offset = np.minimum(offset, window)
+
+    codes = np.zeros((n, len(spec.strata)), dtype=np.int64)
+    for j, s in enumerate(spec.strata):
+        codes[:, j] = rng.choice(len(s.levels), size=n, p=np.asarray(s.shares))
+    cell = np.zeros(n, dtype=np.int64)
+    for j, s in enumerate(spec.strata):
+        cell = cell * len(s.levels) + codes[:, j]
+    treated = np.zeros(n, dtype=bool)
+    a, b = spec.ratio
+    for c in np.unique(cell):
+        idx = np.flatnonzero(cell == c)
+        seq: list[np.ndarray] = []
+        filled = 0
+        while filled < idx.size:
+            size = int(rng.choice(spec.block_sizes))
+            unit = size // (a + b)
+            block = np.array([True] * (a * unit) + [False] * (b * unit))
+            seq.append(rng.permutation(block))
+            filled += size
+        treated[idx] = np.concatenate(seq)[: idx.size]
+
+    dpm, every = spec.days_per_month, spec.report_every_months
+    to_final = (spec.final_date - start).days - offset
+    admin = np.clip(np.floor(to_final / dpm).astype(np.int64), spec.min_months, spec.max_months)
+    admin = admin - admin % every
+    return {
+        "offset": offset,
+        "strata_codes": codes,
+        "treated": treated,
+        "admin_months": admin,
+        "dropout_e1": rng.standard_exponential(n),
+    }
+
+
+def followup_days(spec: TrialSpec, base: dict, dropout_rate: float) -> np.ndarray:
+    """Day of each participant's last completed report (administrative end or dropout)."""
+    dpm, every = spec.days_per_month, spec.report_every_months
+    admin = base["admin_months"]
+    if dropout_rate > 0:
+        drop_days = base["dropout_e1"] * (365.25 / dropout_rate)
+        done = np.floor(drop_days / (dpm * every)).astype(np.int64) * every
+        months = np.minimum(admin, done)
+    else:
+        months = admin
+    return np.rint(months * dpm).astype(np.int64)
+
+
+def draw_covariates(spec: TrialSpec, model: Model, rng: np.random.Generator, n: int) -> dict:
+    out = {}
+    for c in spec.covariates:
+        p = model.covariates[c.name]
+        if c.distribution == "normal":
+            x = rng.normal(p["mean"], p["sd"], n)
+            bad = (x < p["min"]) | (x > p["max"])
+            while bad.any():  # truncation by redrawing
+                x[bad] = rng.normal(p["mean"], p["sd"], int(bad.sum()))
+                bad = (x < p["min"]) | (x > p["max"])
+            if p["decimals"] is not None:
+                x = np.round(x, p["decimals"])
+                if p["decimals"] == 0:
+                    x = x.astype(np.int64)
+            out[c.name] = x
+        else:
+            first = rng.random(n) < p["share"]
+            out[c.name] = np.where(first, p["levels"][0], p["levels"][1])
+    return out
+
+
+def correlation_matrix(spec: TrialSpec) -> np.ndarray:
+    names = [o.name for o in spec.weibull_outcomes]
+    r = np.eye(len(names))
+    for i, o in enumerate(spec.weibull_outcomes):
+        for other, rho in o.correlation.items():
+            j = names.index(other)
+            r[i, j] = r[j, i] = rho
+    try:
+        return np.linalg.cholesky(r)
+    except np.linalg.LinAlgError:
+        raise WalkbackError(
+            "the outcome correlations do not form a valid correlation matrix"
+        ) from None
+
+
+def latent_exponentials(
+    spec: TrialSpec, streams: dict[str, np.random.Generator], n: int
+) -> dict[str, np.ndarray]:
+    """Unit-exponential latent draws (-log U) for every outcome model component.
+
+    ``weibull_ph`` outcomes are linked by a Gaussian copula: correlated normals Z (Cholesky, so
+    column k depends only on streams 1..k and later outcomes can be redrawn without moving earlier
+    ones) become U = Phi(Z). A ``first_of`` outcome's extra component is independent.
+    """
+    e = np.column_stack(
+        [streams[f"outcome:{o.name}"].standard_normal(n) for o in spec.weibull_outcomes]
+    )
+    z = e @ correlation_matrix(spec).T
+    out = {o.name: -special.log_ndtr(z[:, k]) for k, o in enumerate(spec.weibull_outcomes)}
+    for o in spec.outcomes.values():
+        if o.model == "first_of" and o.extra is not None:
+            out[f"extra:{o.name}"] = streams[f"extra:{o.name}"].standard_exponential(n)
+    return out
+
+
+def event_days(
+    spec: TrialSpec,
+    model: Model,
+    latent: dict[str, np.ndarray],
+    treated: np.ndarray,
+    cache: dict | None = None,
+) -> dict[str, np.ndarray]:
+    """Uncensored event day of every outcome (ceil of the latent time; may exceed follow-up).
+
+    ``cache`` (optional, caller-owned) memoises each component's days by its parameters, so a
+    solver that varies one component does not recompute the others.
+    """
+
+    def component(key: str, w: Weibull) -> np.ndarray:
+        if cache is None:
+            return _ceil_days(w.time_from_exponential(latent[key], treated))
+        if (key, w) not in cache:
+            cache[(key, w)] = _ceil_days(w.time_from_exponential(latent[key], treated))
+        return cache[(key, w)]
+
+    days = {o.name: component(o.name, model.outcomes[o.name]) for o in spec.weibull_outcomes}
+    for o in spec.outcomes.values():
+        if o.model == "first_of":
+            parts = [days[c] for c in o.components]
+            if o.name in model.extras:
+                parts.append(component(f"extra:{o.name}", model.extras[o.name]))
+            days[o.name] = np.minimum.reduce(parts)
+    return days
+
+
+def _ceil_days(t: np.ndarray) -> np.ndarray:
+    big = np.iinfo(np.int64).max // 4
+    return np.minimum(np.ceil(t), big).astype(np.int64)
+
+
+def assemble(
+    spec: TrialSpec, base: dict, covs: dict, days: dict[str, np.ndarray], fu: np.ndarray
+) -> pd.DataFrame:
+    """The participant-level table (columns as documented in the module docstring)."""
+    n = base["treated"].size
+    start = np.datetime64(spec.recruitment_start.isoformat(), "D")
+    cols: dict[str, object] = {
+        "participant_id": [f"P{i:04d}" for i in range(1, n + 1)],
+        "arm": np.where(base["treated"], spec.arm_labels["treatment"], spec.arm_labels["control"]),
+    }
+    for j, s in enumerate(spec.strata):
+        cols[s.column] = np.asarray(s.levels, dtype=object)[base["strata_codes"][:, j]]
+    cols["randomised_on"] = np.datetime_as_string(start + base["offset"], unit="D")
+    cols.update(covs)
+    cols["followup_days"] = fu
+    for name in spec.outcomes:
+        d = days[name]
+        ev = d <= fu
+        cols[f"{name}_days"] = np.where(ev, d, fu)
+        cols[f"{name}_event"] = ev.astype(np.int64)
+    return pd.DataFrame(cols)
+
+
+def simulate(spec: TrialSpec, seed: int, model: Model | None = None) -> pd.DataFrame:
+    """One simulated trial from ``spec``; identical for the same (spec, seed, model).
+
+    ``model`` defaults to ``calibrate(spec).model``.
+    """
+    if model is None:
+        from walkback.calibrate import calibrate
+
+        model = calibrate(spec).model
+    streams = spawn_streams(seed, spec)
+    return simulate_streams(spec, model, streams)
+
+
+def simulate_streams(
+    spec: TrialSpec, model: Model, streams: dict[str, np.random.Generator]
+) -> pd.DataFrame:
+    base = draw_baseline(spec, streams["baseline"])
+    n = base["treated"].size
+    covs = draw_covariates(spec, model, streams["covariates"], n)
+    latent = latent_exponentials(spec, streams, n)
+    days = event_days(spec, model, latent, base["treated"])
+    return assemble(spec, base, covs, days, followup_days(spec, base, model.dropout_rate))
