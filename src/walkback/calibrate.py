@@ -275,8 +275,8 @@ def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]
             method = "Weibull model median (closed form)"
         elif t.statistic in ("mean", "sd"):
             p = model.covariates[t.column]
-            a, b = (p["min"] - p["mean"]) / p["sd"], (p["max"] - p["mean"]) / p["sd"]
-            dist = stats.truncnorm(a, b, loc=p["mean"], scale=p["sd"])
+            a, b = (p["min"] - p["loc"]) / p["scale"], (p["max"] - p["loc"]) / p["scale"]
+            dist = stats.truncnorm(a, b, loc=p["loc"], scale=p["scale"])
             value = float(dist.mean() if t.statistic == "mean" else dist.std())
             method = "truncated normal (closed form)"
         elif t.statistic == "share":

@@ -1,4 +1,4 @@
-"""A small exception hierarchy. The CLI turns every ``WalkbackError`` into one line and exit code 2."""
+"""A small exception hierarchy; the CLI turns every ``WalkbackError`` into one line and exit 2."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ class WalkbackError(Exception):
 class DataError(WalkbackError, ValueError):
     """Input data break a rule (a bad value, a missing column, an unreadable file).
 
-    The message is one line: where (file, column, first offending line numbers), the value, the rule,
-    and how to fix it.
+    The message is one line: where (file, column, first offending line numbers), the value, the
+    rule, and how to fix it.
     """
 
     unit: str = "line"
@@ -73,7 +73,7 @@ class DataError(WalkbackError, ValueError):
 
 
 class EstimationError(WalkbackError, ValueError):
-    """An estimator cannot produce a result for these data (e.g. no events, a constant covariate)."""
+    """An estimator cannot give a result for these data (e.g. no events, a constant covariate)."""
 
 
 class ConvergenceError(EstimationError):

@@ -27,12 +27,13 @@ one per latent outcome time), so changing one outcome's stream leaves the others
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import optimize, special, stats
 
 from walkback.exceptions import WalkbackError
 from walkback.spec import Param, TrialSpec, WeibullOutcome
@@ -127,11 +128,17 @@ def model_from_spec(spec: TrialSpec, calibrated: dict[str, float] | None = None)
     covs = {}
     for c in spec.covariates:
         if c.distribution == "normal":
+            mean = val(c.params["mean"], f"covariates.{c.name}.mean")
+            sd = val(c.params["sd"], f"covariates.{c.name}.sd")
+            lo, hi = c.params["min"], c.params["max"]
+            loc, scale = _untruncated(mean, sd, lo, hi)
             covs[c.name] = {
-                "mean": val(c.params["mean"], f"covariates.{c.name}.mean"),
-                "sd": val(c.params["sd"], f"covariates.{c.name}.sd"),
-                "min": c.params["min"],
-                "max": c.params["max"],
+                "mean": mean,
+                "sd": sd,
+                "min": lo,
+                "max": hi,
+                "loc": loc,
+                "scale": scale,
                 "decimals": c.params["decimals"],
             }
         else:
@@ -140,6 +147,30 @@ def model_from_spec(spec: TrialSpec, calibrated: dict[str, float] | None = None)
                 "share": val(c.params["share"], f"covariates.{c.name}.share"),
             }
     return Model(val(spec.dropout_rate, "dropout.annual_rate"), outcomes, extras, covs, cal)
+
+
+@functools.lru_cache(maxsize=64)
+def _untruncated(mean: float, sd: float, lo: float, hi: float) -> tuple[float, float]:
+    """Normal (loc, scale) whose truncation to [lo, hi] has the given mean and SD.
+
+    A published mean and SD describe the observed (truncated) ages, so the spec's numbers are
+    the truncated distribution's moments.
+    """
+    if not (math.isfinite(lo) or math.isfinite(hi)):
+        return mean, sd
+
+    def moments(x):
+        loc, log_scale = x
+        scale = math.exp(log_scale)
+        d = stats.truncnorm((lo - loc) / scale, (hi - loc) / scale, loc=loc, scale=scale)
+        return [d.mean() - mean, d.std() - sd]
+
+    sol = optimize.root(moments, [mean, math.log(sd)], tol=1e-12)
+    if not sol.success or max(abs(v) for v in moments(sol.x)) > 1e-8:
+        raise WalkbackError(
+            f"no normal distribution truncated to [{lo:g}, {hi:g}] has mean {mean:g} and SD {sd:g}"
+        )
+    return float(sol.x[0]), float(math.exp(sol.x[1]))
 
 
 # ---- the streams -----------------------------------------------------------------------------
@@ -233,10 +264,10 @@ def draw_covariates(spec: TrialSpec, model: Model, rng: np.random.Generator, n: 
     for c in spec.covariates:
         p = model.covariates[c.name]
         if c.distribution == "normal":
-            x = rng.normal(p["mean"], p["sd"], n)
+            x = rng.normal(p["loc"], p["scale"], n)
             bad = (x < p["min"]) | (x > p["max"])
             while bad.any():  # truncation by redrawing
-                x[bad] = rng.normal(p["mean"], p["sd"], int(bad.sum()))
+                x[bad] = rng.normal(p["loc"], p["scale"], int(bad.sum()))
                 bad = (x < p["min"]) | (x > p["max"])
             if p["decimals"] is not None:
                 x = np.round(x, p["decimals"])

@@ -420,7 +420,7 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
     for name, o in r.table(raw, "outcomes", "").items():
         where = f"outcomes.{name}"
         model = r.get(o, "model", where, str)
-        label = r.get(o, "label", where, str, default=name)
+        olabel = r.get(o, "label", where, str, default=name)
         if model == "weibull_ph":
             corr = {}
             for other, rho in o.get("correlation", {}).items():
@@ -430,7 +430,7 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
                 corr[other] = rho
             outcomes[name] = Outcome(
                 name,
-                label,
+                olabel,
                 model,
                 bool(o.get("primary", False)),
                 weibull=_weibull(r, o, where),
@@ -440,7 +440,7 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
             comps = tuple(r.get(o, "components", where, list))
             extra = _weibull(r, o["extra"], f"{where}.extra") if "extra" in o else None
             outcomes[name] = Outcome(
-                name, label, model, bool(o.get("primary", False)), components=comps, extra=extra
+                name, olabel, model, bool(o.get("primary", False)), components=comps, extra=extra
             )
         else:
             raise r.fail(f"{where}.model", "must be 'weibull_ph' or 'first_of'", model)

@@ -1,0 +1,212 @@
+"""Compute a spec's published figures (targets) from participant-level data.
+
+One function per statistic, all under the spec's stated conventions (CI transform, ties, strata,
+alpha). Used by ``walkback reproduce`` on any dataset with the spec's columns, and by the twin's
+construction on arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from walkback.estimators import cox, kaplan_meier
+from walkback.exceptions import DataError
+from walkback.spec import Target, TrialSpec
+
+
+@dataclass(frozen=True)
+class TrialArrays:
+    """A trial as arrays: arm, per-outcome (time, event), covariates and analysis strata codes."""
+
+    treated: np.ndarray
+    outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
+    covariates: dict[str, np.ndarray]
+    strata: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class TargetValue:
+    estimate: float
+    lower: float | None = None
+    upper: float | None = None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    target: Target
+    value: TargetValue | None  # None: cannot be computed from these data
+    passed: bool
+    reason: str = ""
+
+    @property
+    def status(self) -> str:
+        if self.value is None:
+            return "missing"
+        return "pass" if self.passed else "fail"
+
+    def to_dict(self) -> dict:
+        t = self.target
+        v = self.value
+        return {
+            "name": t.name,
+            "label": t.label,
+            "published": t.value,
+            "published_ci": list(t.ci) if t.ci else None,
+            "reproduced": None if v is None else _none_nan(v.estimate),
+            "reproduced_ci": (
+                [_none_nan(v.lower), _none_nan(v.upper)] if v is not None and t.ci else None
+            ),
+            "precision": t.precision,
+            "status": self.status,
+            "source": t.source,
+            "confidence": t.confidence,
+            "reason": self.reason or None,
+        }
+
+
+def _none_nan(x: float | None) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def arrays_from_frame(spec: TrialSpec, frame: pd.DataFrame, source: str = "data") -> TrialArrays:
+    """Pull the spec's columns out of a participant-level table (as written by simulate/twin)."""
+    arm_col = "arm"
+    if arm_col not in frame.columns:
+        raise DataError(
+            "missing column",
+            source=source,
+            column=arm_col,
+            fix=f"columns are: {', '.join(map(str, frame.columns))}",
+        )
+    arms = frame[arm_col].astype(str).str.strip().to_numpy()
+    labels = spec.arm_labels
+    bad = ~np.isin(arms, [labels["treatment"], labels["control"]])
+    if bad.any():
+        raise DataError(
+            f"arm label is neither '{labels['treatment']}' nor '{labels['control']}'",
+            source=source,
+            column=arm_col,
+            lines=[int(i) + 2 for i in np.flatnonzero(bad)],
+            value=arms[bad][0],
+            fix="use the spec's arm labels",
+        )
+    treated = arms == labels["treatment"]
+    outcomes = {}
+    for name in spec.outcomes:
+        tcol, ecol = f"{name}_days", f"{name}_event"
+        if tcol in frame.columns and ecol in frame.columns:
+            outcomes[name] = (
+                _numeric(frame[tcol], tcol, source),
+                _numeric(frame[ecol], ecol, source),
+            )
+    covs = {}
+    for c in spec.covariates:
+        if c.name in frame.columns:
+            covs[c.name] = (
+                _numeric(frame[c.name], c.name, source)
+                if c.distribution == "normal"
+                else frame[c.name].astype(str).str.strip().to_numpy()
+            )
+    strata = None
+    if spec.analysis_strata:
+        missing = [s for s in spec.analysis_strata if s not in frame.columns]
+        if missing:
+            raise DataError("missing strata column", source=source, column=missing[0])
+        strata = pd.factorize(
+            frame[list(spec.analysis_strata)].astype(str).agg("|".join, axis=1), sort=True
+        )[0]
+    return TrialArrays(treated, outcomes, covs, strata)
+
+
+def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            "values must be finite numbers",
+            source=source,
+            column=name,
+            lines=[int(j) + 2 for j in np.flatnonzero(bad)],
+            value=col.iloc[i],
+        )
+    return values
+
+
+def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue | None:
+    """The reproduced value of one target, or None when the data lack what it needs."""
+    level = 1.0 - spec.alpha
+    arm_mask = None if t.arm is None else (data.treated == (t.arm == "treatment"))
+    if t.statistic == "count":
+        return TargetValue(float(arm_mask.sum()))
+    if t.statistic in ("mean", "sd", "share"):
+        if t.column not in data.covariates:
+            return None
+        x = data.covariates[t.column]
+        if t.statistic == "mean":
+            return TargetValue(float(np.mean(x)))
+        if t.statistic == "sd":
+            return TargetValue(float(np.std(x, ddof=1)))
+        return TargetValue(float(np.mean(x == t.level)))
+    if t.outcome not in data.outcomes:
+        return None
+    time, event = data.outcomes[t.outcome]
+    if t.statistic == "events":
+        ev = event if arm_mask is None else event[arm_mask]
+        return TargetValue(float(ev.sum()))
+    if t.statistic == "km_median":
+        km = kaplan_meier(
+            time[arm_mask], event[arm_mask], conf_type=spec.conf_type, conf_level=level
+        )
+        m = km.median
+        return TargetValue(m.estimate, m.lower, m.upper)
+    fit = cox(
+        time,
+        event,
+        data.treated.astype(float),
+        data.strata,
+        names=["treatment"],
+        ties=spec.ties,
+        conf_level=level,
+    )
+    if t.statistic == "cox_hr":
+        lo, hi = fit.conf_int()[0]
+        return TargetValue(float(fit.hazard_ratio[0]), float(lo), float(hi))
+    return TargetValue(float(fit.wald_p[0]))
+
+
+def check(t: Target, v: TargetValue | None, margin: float = 0.0) -> bool:
+    """Whether a reproduced value (and its CI, when the target has one) rounds to the published."""
+    if v is None:
+        return False
+    pieces = [("value", v.estimate)]
+    if t.ci is not None:
+        pieces += [("lower", v.lower), ("upper", v.upper)]
+    for which, x in pieces:
+        if x is None or not math.isfinite(x):
+            return False
+        ref = t.value if which == "value" else t.ci[0 if which == "lower" else 1]
+        if not abs(x - ref) < t.precision / 2 - margin * t.precision - 1e-12 * max(1, abs(ref)):
+            return False
+    return True
+
+
+def evaluate(
+    spec: TrialSpec,
+    data: TrialArrays,
+    names: list[str] | None = None,
+    include_derived: bool = False,
+) -> list[TargetResult]:
+    """Every (non-derived) target of ``spec`` computed on ``data`` and checked."""
+    out = []
+    for t in spec.targets:
+        if (t.derived and not include_derived) or (names is not None and t.name not in names):
+            continue
+        v = target_value(spec, t, data)
+        reason = "" if v is not None else f"the data have no column(s) for {t.outcome or t.column}"
+        out.append(TargetResult(t, v, check(t, v), reason))
+    return out

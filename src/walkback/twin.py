@@ -1,0 +1,289 @@
+"""The synthetic twin: a deterministic dataset whose analysis reproduces the published figures.
+
+Construction (deterministic; every random draw comes from ``SeedSequence([twin.seed, stream,
+attempt])``):
+
+1. **Baseline**: draw recruitment, strata and the randomisation list (the model's own
+   stratified permuted blocks) until the arm sizes equal the published ones.
+2. **Covariates**: draw until each published summary (mean, SD, share) rounds to the printed value.
+3. **Each Weibull outcome, in spec order**: draw its latent stream (copula-linked to the outcomes
+   before it) from the calibrated model. Where the spec publishes Kaplan-Meier medians with CIs,
+   the arm's event days are moved by a gentle monotone piecewise-linear map (slopes within
+   [0.67, 1.5], identity beyond twice the upper CI) so that the estimate and both CI limits land
+   on the published days; the map is re-derived until the curve's read-outs are exact. Censoring
+   times are never moved: they follow the follow-up rule. The attempt is kept when every target
+   of the outcome (medians, HR with CI, p, events) rounds to its published value.
+4. **Each first-of outcome** (any recurrence): draw its extra component; to hit a published count
+   of participants with an event, remove the extra recurrence of, or add one (a day drawn from the
+   model, within follow-up) to, as few participants as needed; keep the attempt when its targets
+   pass.
+
+Attempts are tried in order, so the twin is the same bytes on every run with the pinned numpy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from walkback import __version__
+from walkback.calibrate import Calibration, calibrate
+from walkback.estimators import kaplan_meier
+from walkback.exceptions import WalkbackError
+from walkback.simulate import (
+    Model,
+    _ceil_days,
+    assemble,
+    correlation_matrix,
+    draw_baseline,
+    draw_covariates,
+    followup_days,
+    stream_names,
+)
+from walkback.spec import Target, TrialSpec
+from walkback.targets import TrialArrays, check, target_value
+
+MARGIN = 1e-3  # a twin value must sit this share of the printed precision inside the rounding edge
+MAX_SLOPE = 1.5
+
+
+class TwinError(WalkbackError):
+    """No twin was found within the spec's attempt budget."""
+
+
+@dataclass
+class TwinResult:
+    frame: pd.DataFrame
+    metadata: dict = field(default_factory=dict)
+
+
+def _rng(spec: TrialSpec, stream: str, attempt: int) -> np.random.Generator:
+    k = stream_names(spec).index(stream)
+    return np.random.default_rng(np.random.SeedSequence([spec.twin_seed, k, attempt]))
+
+
+def make_twin(
+    spec: TrialSpec,
+    calibration: Calibration | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> TwinResult:
+    """Build the spec's synthetic twin (see the module docstring)."""
+    cal = calibration or calibrate(spec)
+    model = cal.model
+    say = progress or (lambda _msg: None)
+    budget = spec.twin_max_attempts
+    n = spec.n_total
+    attempts: dict[str, int] = {}
+
+    # 1. baseline with the published arm sizes
+    counts = [t for t in spec.targets if t.statistic == "count"]
+    for i in range(budget):
+        base = draw_baseline(spec, _rng(spec, "baseline", i))
+        data = TrialArrays(base["treated"], {}, {})
+        if all(check(t, target_value(spec, t, data)) for t in counts):
+            attempts["baseline"] = i
+            break
+    else:
+        raise TwinError(_fail_msg(spec, "baseline", counts, budget))
+    treated = base["treated"]
+    fu = followup_days(spec, base, model.dropout_rate)
+    say(f"baseline: attempt {i}")
+
+    # 2. covariates
+    cov_targets = [t for t in spec.targets if t.statistic in ("mean", "sd", "share")]
+    for i in range(budget):
+        covs = draw_covariates(spec, model, _rng(spec, "covariates", i), n)
+        data = TrialArrays(treated, {}, dict(covs))
+        if all(check(t, target_value(spec, t, data), MARGIN) for t in cov_targets):
+            attempts["covariates"] = i
+            break
+    else:
+        raise TwinError(_fail_msg(spec, "covariates", cov_targets, budget))
+    say(f"covariates: attempt {i}")
+
+    # 3. weibull outcomes, in Cholesky order
+    chol = correlation_matrix(spec)
+    normals: list[np.ndarray] = []
+    days: dict[str, np.ndarray] = {}
+    warps: dict[str, dict] = {}
+    for k, o in enumerate(spec.weibull_outcomes):
+        tg = _outcome_targets(spec, o.name)
+        w = model.outcomes[o.name]
+        for i in range(budget):
+            e_k = _rng(spec, f"outcome:{o.name}", i).standard_normal(n)
+            z = sum(chol[k, j] * e for j, e in enumerate([*normals, e_k]))
+            d = _ceil_days(w.time_from_exponential(-special.log_ndtr(z), treated))
+            d, warp = _warp_medians(spec, tg, d, fu, treated)
+            if d is None:
+                continue
+            if _outcome_passes(spec, tg, o.name, d, fu, treated):
+                attempts[f"outcome:{o.name}"] = i
+                normals.append(e_k)
+                days[o.name] = d
+                warps[o.name] = warp
+                break
+        else:
+            raise TwinError(_fail_msg(spec, f"outcome {o.name}", tg, budget))
+        say(f"{o.name}: attempt {i}")
+
+    # 4. first-of outcomes
+    nudges: dict[str, int] = {}
+    for o in spec.outcomes.values():
+        if o.model != "first_of":
+            continue
+        tg = _outcome_targets(spec, o.name)
+        comp = np.minimum.reduce([days[c] for c in o.components])
+        for i in range(budget):
+            if o.name in model.extras:
+                rng = _rng(spec, f"extra:{o.name}", i)
+                extra = _ceil_days(
+                    model.extras[o.name].time_from_exponential(rng.standard_exponential(n), treated)
+                )
+                extra, moved = _hit_count(spec, tg, model, o.name, comp, extra, fu, treated, rng)
+            else:
+                extra, moved = np.full(n, np.iinfo(np.int64).max // 4), 0
+            d = np.minimum(comp, extra)
+            if _outcome_passes(spec, tg, o.name, d, fu, treated):
+                attempts[f"extra:{o.name}"] = i
+                nudges[o.name] = moved
+                days[o.name] = d
+                break
+        else:
+            raise TwinError(_fail_msg(spec, f"outcome {o.name}", tg, budget))
+        say(f"{o.name}: attempt {i}")
+
+    frame = assemble(spec, base, covs, days, fu)
+    meta = {
+        "spec": spec.name,
+        "spec_source": spec.source,
+        "spec_sha256": spec.sha256,
+        "generator": f"walkback {__version__} (walkback.twin.make_twin)",
+        "numpy_version": np.__version__,
+        "twin_seed": spec.twin_seed,
+        "attempts": attempts,
+        "median_warps": warps,
+        "count_nudges": nudges,
+        "calibrated": cal.solved,
+        "conventions": {
+            "conf_type": spec.conf_type,
+            "ties": spec.ties,
+            "strata": list(spec.analysis_strata),
+            "alpha": spec.alpha,
+        },
+        "rows": int(len(frame)),
+    }
+    return TwinResult(frame, meta)
+
+
+def _outcome_targets(spec: TrialSpec, name: str) -> list[Target]:
+    return [t for t in spec.targets if t.outcome == name and not t.derived]
+
+
+def _outcome_passes(spec, tg, name, d, fu, treated) -> bool:
+    data = TrialArrays(
+        treated, {name: (np.minimum(d, fu).astype(float), (d <= fu).astype(float))}, {}
+    )
+    return all(check(t, target_value(spec, t, data), MARGIN) for t in tg)
+
+
+def _warp_medians(spec, tg, d, fu, treated):
+    """Move event days so each published median and CI is hit exactly (None if too far)."""
+    d = d.copy()
+    record = {}
+    for t in tg:
+        if t.statistic != "km_median" or t.ci is None:
+            continue
+        arm = treated == (t.arm == "treatment")
+        goal = np.array([t.ci[0], t.value, t.ci[1]], dtype=float)
+        da, fa = d[arm], fu[arm]
+        total = []
+        for _ in range(8):
+            km = kaplan_meier(
+                np.minimum(da, fa),
+                (da <= fa).astype(int),
+                conf_type=spec.conf_type,
+                conf_level=1 - spec.alpha,
+            )
+            m = km.median
+            now = np.array([m.lower, m.estimate, m.upper], dtype=float)
+            if np.array_equal(now, goal):
+                break
+            if not np.all(np.isfinite(now)) or not (now[0] < now[1] < now[2]):
+                return None, None
+            x_end = 2.0 * max(now[2], goal[2]) + 30.0
+            xs = np.concatenate(([0.0], now, [x_end]))
+            ys = np.concatenate(([0.0], goal, [x_end]))
+            slopes = np.diff(ys) / np.diff(xs)
+            if slopes.min() < 1 / MAX_SLOPE or slopes.max() > MAX_SLOPE:
+                return None, None
+            inside = da < x_end
+            da = np.where(inside, np.rint(np.interp(da, xs, ys)).astype(np.int64), da)
+            da = np.maximum(da, 1)
+            total.append([float(v) for v in now])
+        else:
+            return None, None
+        d[arm] = da
+        record[t.name] = {
+            "from": total[0] if total else [float(v) for v in goal],
+            "to": [float(v) for v in goal],
+            "iterations": len(total),
+        }
+    return d, record
+
+
+def _hit_count(spec, tg, model: Model, name, comp, extra, fu, treated, rng):
+    """Add or remove extra-component events so the outcome's event count equals a published one."""
+    count = next((t for t in tg if t.statistic == "events" and t.arm is None), None)
+    if count is None:
+        return extra, 0
+    d = np.minimum(comp, extra)
+    have = int((d <= fu).sum())
+    want = int(round(count.value))
+    extra = extra.copy()
+    if have > want:  # drop extra-only recurrences
+        only_extra = np.flatnonzero((extra <= fu) & (comp > fu))
+        if only_extra.size < have - want:
+            return extra, 0
+        pick = rng.choice(only_extra, size=have - want, replace=False)
+        extra[pick] = np.iinfo(np.int64).max // 4
+    elif have < want:  # add a recurrence within follow-up, drawn from the model
+        none = np.flatnonzero((d > fu) & (fu >= 1))
+        if none.size < want - have:
+            return extra, 0
+        pick = np.sort(rng.choice(none, size=want - have, replace=False))
+        w = model.extras[name]
+        s_end = w.survival(fu[pick], treated[pick])
+        u = 1 - rng.random(pick.size) * (1 - s_end)  # S(T) uniform on [S(fu), 1]: T <= fu
+        e = -np.log(u)
+        extra[pick] = np.minimum(_ceil_days(w.time_from_exponential(e, treated[pick])), fu[pick])
+    return extra, want - have
+
+
+def _fail_msg(spec: TrialSpec, stage: str, tg: list[Target], budget: int) -> str:
+    names = ", ".join(t.name for t in tg) or "(none)"
+    return (
+        f"{spec.source}: no twin {stage} within {budget} attempts reproduces {names}; "
+        "the targets may be inconsistent with the model, or raise [twin] max_attempts"
+    )
+
+
+def write_twin(result: TwinResult, path: str | Path) -> dict:
+    """Write the twin CSV and its metadata sidecar (``<name>.json``); return the metadata."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        result.frame.to_parquet(path, index=False)
+    else:
+        result.frame.to_csv(path, index=False, lineterminator="\n")
+    meta = dict(result.metadata)
+    meta["file"] = path.name
+    meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta
