@@ -20,18 +20,17 @@ install: $(STAMP)
 test: install
 	$(BIN)/python -m pytest
 
-## reproduce: the main job; writes reports/
+## reproduce: the main job. Builds the WalkBack synthetic twin, checks every published figure
+## against it (non-zero exit if any is off) and writes reports/.
+TWIN := data/synthetic/walkback_twin.csv
+AL   := --time-col activity_limiting_days --event-col activity_limiting_event --arm-col arm \
+        --treatment intervention --control control --times 90,180,365,730 --tau 365
 reproduce: install
 	mkdir -p reports
-	$(BIN)/python -m walkback analyze data/synthetic/example_trial.csv \
-		--time-col days --event-col event --arm-col arm \
-		--treatment intervention --control control \
-		--times 90,180,365 --tau 365 > reports/example_analysis.txt
-	$(BIN)/python -m walkback analyze data/synthetic/example_trial.csv \
-		--time-col days --event-col event --arm-col arm \
-		--treatment intervention --control control \
-		--times 90,180,365 --tau 365 --json > reports/example_analysis.json
-	@cat reports/example_analysis.txt
+	$(BIN)/walkback twin --out $(TWIN)
+	$(BIN)/walkback analyze $(TWIN) $(AL) > reports/twin_analysis.txt
+	$(BIN)/walkback analyze $(TWIN) $(AL) --json > reports/twin_analysis.json
+	$(BIN)/walkback reproduce --data $(TWIN) --out-dir reports
 
 ## reference: regenerate tests/reference inputs and R survival results (needs Rscript with survival, jsonlite)
 reference: install
