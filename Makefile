@@ -36,6 +36,8 @@ reproduce: install
 reference: install
 	$(BIN)/python tests/reference/make_inputs.py
 	Rscript tests/reference/reference.R
+	$(BIN)/python tests/reference/twin/export_targets.py
+	Rscript tests/reference/twin/twin_check.R
 
 lint: install
 	$(BIN)/python -m ruff check src tests benchmarks

@@ -1,0 +1,206 @@
+#!/usr/bin/env Rscript
+# Independent R check that each synthetic twin reproduces its trial's published figures.
+#
+#   Rscript tests/reference/twin/twin_check.R     (from the repo root, or from anywhere)
+#
+# For every <name>_targets.json in this directory (written by export_targets.py) it reads the
+# twin CSV (all columns as text, arm as character), computes every target with R's survival
+# package under the spec's conventions, and writes <name>_r.json:
+#   count      rows in the arm
+#   km_median  quantile(survfit(conf.type=), 0.5) within the arm: median and CI
+#   cox_hr     coxph(ties=) on the treatment indicator (+ strata() if any): HR, Wald CI
+#   cox_p      summary(coxph)$coefficients Wald p
+#   events     sum of the outcome's event column (within the arm when the target has one)
+#   mean, sd   mean(x), sd(x) (n - 1)
+#   share      mean(x == level)
+# rounds_to_published: |x - published| < precision / 2 for the estimate and, when the target
+# has a CI, for each limit. A target that does not round is reported (and shows up in the
+# parity test); it is not an error. Any error -- and any warning, promoted to an error --
+# stops the script with a non-zero exit status. Outputs are generated; never edit them.
+
+options(warn = 2, stringsAsFactors = FALSE)
+invisible(Sys.setlocale("LC_COLLATE", "C"))
+
+fail <- function(...) stop(paste0(...), call. = FALSE)
+
+main <- function() {
+  suppressPackageStartupMessages({
+    library(survival)
+    library(jsonlite)
+  })
+  here <- script_dir()
+  root <- normalizePath(file.path(here, "..", "..", ".."))
+  manifests <- sort(list.files(here, "_targets\\.json$", full.names = TRUE))
+  if (!length(manifests)) {
+    fail("no *_targets.json in ", here, "; run tests/reference/twin/export_targets.py first")
+  }
+  written <- character(0)
+  bad <- 0L
+  for (m in manifests) {
+    spec <- fromJSON(m, simplifyVector = FALSE)
+    res <- check_twin(spec, root)
+    out <- file.path(here, paste0(spec$name, "_r.json"))
+    write_json(res, out, auto_unbox = TRUE, digits = NA, na = "null", null = "null",
+               pretty = TRUE, json_verbatim = TRUE)
+    written <- c(written, out)
+    ok <- vapply(res$targets, function(t) t$rounds_to_published, logical(1))
+    bad <- bad + sum(!ok)
+    message(sprintf("%-16s %2d targets, %2d round to the published figure -> %s",
+                    spec$name, length(ok), sum(ok), basename(out)))
+    for (t in res$targets[!ok]) message("  DOES NOT ROUND: ", t$name)
+  }
+  stale <- setdiff(normalizePath(list.files(here, "_r\\.json$", full.names = TRUE)),
+                   normalizePath(written))
+  if (length(stale)) {
+    file.remove(stale)
+    message("removed stale: ", paste(basename(stale), collapse = ", "))
+  }
+  if (bad) message("twin_check.R: ", bad, " target(s) do not reproduce under R (see *_r.json)")
+  invisible(NULL)
+}
+
+# directory holding this script (works from any working directory)
+script_dir <- function() {
+  args <- commandArgs(trailingOnly = FALSE)
+  f <- sub("^--file=", "", args[grep("^--file=", args)])
+  if (length(f) != 1) fail("cannot locate twin_check.R; run it with Rscript")
+  dirname(normalizePath(f))
+}
+
+# ---------------------------------------------------------------------------------------
+# numbers: 17 significant digits so every double survives the round trip (jsonlite's
+# digits = NA keeps only 15). NA/NaN/Inf -> null.
+# ---------------------------------------------------------------------------------------
+num <- function(x) {
+  if (is.null(x)) return(structure("null", class = "json"))
+  if (length(x) != 1) fail("num(): expected a scalar, got length ", length(x))
+  x <- as.numeric(x)
+  txt <- if (is.na(x) || !is.finite(x)) "null" else sprintf("%.17g", x)
+  structure(txt, class = "json")
+}
+
+# a JSON string field that may be null in the manifest
+str_or_null <- function(x) if (is.null(x)) NULL else as.character(x)
+
+# ---------------------------------------------------------------------------------------
+# data
+# ---------------------------------------------------------------------------------------
+read_twin <- function(spec, root) {
+  path <- file.path(root, spec$csv)
+  if (!file.exists(path)) fail(spec$name, ": twin CSV ", path, " not found")
+  raw <- read.csv(path, colClasses = "character", check.names = FALSE,
+                  na.strings = character(0), strip.white = FALSE, encoding = "UTF-8")
+  if (!nrow(raw)) fail(spec$name, ": ", spec$csv, " has no rows")
+  if (!("arm" %in% names(raw))) fail(spec$name, ": no 'arm' column in ", spec$csv)
+  raw$arm <- trimws(raw$arm)
+  labels <- c(spec$arms$treatment, spec$arms$control)
+  if (!all(raw$arm %in% labels)) {
+    fail(spec$name, ": arm labels ", paste(setdiff(unique(raw$arm), labels), collapse = ", "),
+         " are neither ", labels[1], " nor ", labels[2])
+  }
+  raw
+}
+
+column <- function(raw, name, spec, numeric = TRUE) {
+  if (!(name %in% names(raw))) fail(spec$name, ": no column '", name, "' in ", spec$csv)
+  x <- raw[[name]]
+  if (any(x %in% c("", "NA"))) fail(spec$name, ": empty/NA cells in column ", name)
+  if (!numeric) return(trimws(x))
+  v <- as.numeric(x)
+  if (anyNA(v) || any(!is.finite(v))) fail(spec$name, ": non-numeric values in column ", name)
+  v
+}
+
+outcome_data <- function(raw, spec, outcome) {
+  time <- column(raw, paste0(outcome, "_days"), spec)
+  event <- column(raw, paste0(outcome, "_event"), spec)
+  if (any(time < 0)) fail(spec$name, ": negative times in ", outcome, "_days")
+  if (!all(event %in% c(0, 1))) fail(spec$name, ": ", outcome, "_event must be 0/1")
+  d <- data.frame(time = time, event = event,
+                  treat = as.numeric(raw$arm == spec$arms$treatment))
+  strata <- as.character(unlist(spec$conventions$strata))
+  for (i in seq_along(strata)) d[[paste0("S", i)]] <- column(raw, strata[i], spec, FALSE)
+  d
+}
+
+# ---------------------------------------------------------------------------------------
+# one target: c(estimate, lower, upper); lower/upper NA when the statistic has no CI
+# ---------------------------------------------------------------------------------------
+target_value <- function(t, raw, spec) {
+  conv <- spec$conventions
+  alpha <- as.numeric(conv$alpha)
+  in_arm <- if (is.null(t$arm)) rep(TRUE, nrow(raw)) else {
+    if (!(t$arm %in% c("treatment", "control"))) fail(t$name, ": bad arm ", t$arm)
+    raw$arm == spec$arms[[t$arm]]
+  }
+  stat <- t$statistic
+  if (stat == "count") return(c(sum(in_arm), NA, NA))
+  if (stat %in% c("mean", "sd")) {
+    x <- column(raw, t$column, spec)
+    return(c(if (stat == "mean") mean(x) else sd(x), NA, NA))
+  }
+  if (stat == "share") {
+    x <- column(raw, t$column, spec, numeric = FALSE)
+    return(c(mean(x == t$level), NA, NA))
+  }
+  if (is.null(t$outcome)) fail(t$name, ": statistic ", stat, " needs an outcome")
+  d <- outcome_data(raw, spec, t$outcome)
+  if (stat == "events") return(c(sum(d$event[in_arm]), NA, NA))
+  if (stat == "km_median") {
+    fit <- survfit(Surv(time, event) ~ 1, data = d[in_arm, , drop = FALSE],
+                   conf.type = conv$conf_type, conf.int = 1 - alpha)
+    q <- quantile(fit, probs = 0.5, conf.int = TRUE)
+    return(unname(c(q$quantile[1], q$lower[1], q$upper[1])))
+  }
+  if (stat %in% c("cox_hr", "cox_p")) {
+    ns <- length(unlist(conv$strata))
+    rhs <- "treat"
+    if (ns > 0) rhs <- paste0(rhs, " + strata(", paste0("S", seq_len(ns), collapse = ", "), ")")
+    f <- as.formula(paste("Surv(time, event) ~", rhs), env = environment())
+    fit <- coxph(f, data = d, ties = conv$ties)
+    if (!is.null(fit$fail)) fail(t$name, ": coxph failed: ", fit$fail)
+    co <- summary(fit)$coefficients
+    if (stat == "cox_p") return(c(co["treat", "Pr(>|z|)"], NA, NA))
+    b <- co["treat", "coef"]
+    se <- co["treat", "se(coef)"]
+    z <- qnorm(1 - alpha / 2)
+    return(c(exp(b), exp(b - z * se), exp(b + z * se)))
+  }
+  fail(t$name, ": unknown statistic '", stat, "'")
+}
+
+rounds <- function(x, ref, precision) !is.na(x) && is.finite(x) && abs(x - ref) < precision / 2
+
+check_twin <- function(spec, root) {
+  raw <- read_twin(spec, root)
+  targets <- lapply(spec$targets, function(t) {
+    v <- target_value(t, raw, spec)
+    pub <- as.numeric(t$value)
+    prec <- as.numeric(t$precision)
+    ci <- if (is.null(t$ci)) NULL else as.numeric(unlist(t$ci))
+    ok <- rounds(v[1], pub, prec)
+    if (!is.null(ci)) ok <- ok && rounds(v[2], ci[1], prec) && rounds(v[3], ci[2], prec)
+    list(name = t$name, statistic = t$statistic,
+         estimate = num(v[1]), lower = num(v[2]), upper = num(v[3]),
+         published = num(pub),
+         published_ci = if (is.null(ci)) NULL else list(num(ci[1]), num(ci[2])),
+         precision = num(prec), rounds_to_published = ok)
+  })
+  list(spec = spec$name, spec_sha256 = spec$spec_sha256, csv = spec$csv,
+       csv_md5 = unname(tools::md5sum(file.path(root, spec$csv))),
+       conventions = list(conf_type = spec$conventions$conf_type, ties = spec$conventions$ties,
+                          strata = I(as.character(unlist(spec$conventions$strata))),
+                          alpha = num(spec$conventions$alpha)),
+       r_version = R.version.string,
+       survival_version = as.character(packageVersion("survival")),
+       targets = targets)
+}
+
+status <- tryCatch({
+  main()
+  0L
+}, error = function(e) {
+  message("twin_check.R FAILED: ", conditionMessage(e))
+  1L
+})
+quit(save = "no", status = status)
