@@ -29,7 +29,7 @@ class _Parser(argparse.ArgumentParser):
     """ArgumentParser whose errors are one line and exit code 2 (argparse prints usage too)."""
 
     def error(self, message: str):  # noqa: D102 - argparse API
-        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+        raise UsageError(f"{self.prog}: error: {message} (see '{self.prog} --help')")
 
 
 ANALYZE_EPILOG = """\
@@ -246,7 +246,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     from walkback.spec import load_spec
 
     if args.seed < 0:
-        raise UsageError("walkback simulate: --seed must be >= 0")
+        raise UsageError("walkback simulate: error: --seed must be >= 0")
+    _check_out(args.out, "simulate")
     spec = load_spec(args.spec)
     frame = simulate(spec, args.seed)
     _write_frame(frame, args.out)
@@ -254,10 +255,15 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _check_out(out: str, command: str) -> None:
+    if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+        raise UsageError(
+            f"walkback {command}: error: --out must end in .csv or .parquet (got '{out}')"
+        )
+
+
 def _write_frame(frame, out: str) -> None:
     path = Path(out)
-    if path.suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise UsageError(f"--out must end in .csv or .parquet (got '{out}')")
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
         frame.to_csv(path, index=False, lineterminator="\n")
@@ -306,8 +312,7 @@ def _cmd_twin(args: argparse.Namespace) -> int:
     from walkback.spec import load_spec
     from walkback.twin import make_twin, write_twin
 
-    if Path(args.out).suffix.lower() not in (".csv", ".parquet", ".pq"):
-        raise UsageError(f"walkback twin: --out must end in .csv or .parquet (got '{args.out}')")
+    _check_out(args.out, "twin")
     spec = load_spec(args.spec)
     result = make_twin(spec, progress=_progress)
     if sys.stderr.isatty():
@@ -321,10 +326,20 @@ def _cmd_twin(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
-    from walkback.reproduce import load_data, render_text, reproduce, write_reports
+    from walkback.reproduce import (
+        check_target_names,
+        load_data,
+        render_text,
+        reproduce,
+        write_reports,
+    )
     from walkback.spec import load_spec
 
     spec = load_spec(args.spec)
+    names = None
+    if args.targets is not None:
+        names = [x.strip() for x in args.targets.split(",") if x.strip()]
+        check_target_names(spec, names)
     if args.data:
         frame, label = load_data(spec, args.data), args.data
     else:
@@ -333,7 +348,6 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         frame, label = make_twin(spec, progress=_progress).frame, f"{spec.name} synthetic twin"
         if sys.stderr.isatty():
             print(file=sys.stderr)
-    names = [x.strip() for x in args.targets.split(",")] if args.targets else None
     rep = reproduce(spec, frame, label, names)
     write_reports(rep, args.out_dir)
     if args.json:
@@ -386,8 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             parser.print_help()
-            return EXIT_BAD_INPUT
+            raise UsageError("walkback: error: a command is required (see 'walkback --help')")
         return args.func(args)
+    except UsageError as exc:
+        print(_one_line(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (WalkbackError, ValueError, OSError) as exc:
         # ValueError/OSError here are bad values or unreadable paths from the user
         print(f"walkback: error: {_one_line(exc)}", file=sys.stderr)

@@ -66,16 +66,29 @@ def load_data(spec: TrialSpec, path: str | Path) -> pd.DataFrame:
     return trial.frame
 
 
+def check_target_names(spec: TrialSpec, names: list[str]) -> None:
+    """Reject an empty selection, unknown names and derived (calibration-only) targets."""
+    if not names:
+        raise ValueError("--targets is empty; give comma-separated target names")
+    published = {t.name for t in spec.targets if not t.derived}
+    derived = {t.name for t in spec.targets if t.derived}
+    for n in names:
+        if n in derived:
+            raise ValueError(
+                f"target '{n}' is derived (used only to calibrate), not a published figure; "
+                f"published targets: {', '.join(sorted(published))}"
+            )
+        if n not in published:
+            raise ValueError(
+                f"unknown target '{n}'; published targets: {', '.join(sorted(published))}"
+            )
+
+
 def reproduce(
     spec: TrialSpec, frame: pd.DataFrame, data_label: str, names: list[str] | None = None
 ) -> Reproduction:
     if names is not None:
-        known = {t.name for t in spec.targets if not t.derived}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise ValueError(
-                f"unknown target(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
-            )
+        check_target_names(spec, names)
     data = arrays_from_frame(spec, frame, data_label)
     return Reproduction(spec, data_label, tuple(evaluate(spec, data, names)))
 

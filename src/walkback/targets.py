@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from walkback.estimators import cox, kaplan_meier
-from walkback.exceptions import DataError
+from walkback.exceptions import DataError, EstimationError
 from walkback.spec import Target, TrialSpec
 
 
@@ -45,7 +45,7 @@ class TargetResult:
     @property
     def status(self) -> str:
         if self.value is None:
-            return "missing"
+            return "fail" if self.reason.startswith("cannot be estimated") else "missing"
         return "pass" if self.passed else "fail"
 
     def to_dict(self) -> dict:
@@ -206,7 +206,11 @@ def evaluate(
     for t in spec.targets:
         if (t.derived and not include_derived) or (names is not None and t.name not in names):
             continue
-        v = target_value(spec, t, data)
+        try:
+            v = target_value(spec, t, data)
+        except EstimationError as exc:  # e.g. no events in an arm: the figure is not reproduced
+            out.append(TargetResult(t, None, False, f"cannot be estimated: {exc}"))
+            continue
         reason = "" if v is not None else f"the data have no column(s) for {t.outcome or t.column}"
         out.append(TargetResult(t, v, check(t, v), reason))
     return out
