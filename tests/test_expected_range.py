@@ -35,7 +35,10 @@ def draws():
             lo, hi = fit.conf_int()[0]
             rec[f"hr_{k}"], rec[f"lo_{k}"], rec[f"hi_{k}"] = fit.hazard_ratio[0], lo, hi
             rec[f"events_{k}"] = int(e.sum())
-        t, e = df["activity_limiting_days"].to_numpy(float), df["activity_limiting_event"].to_numpy()
+        t, e = (
+            df["activity_limiting_days"].to_numpy(float),
+            df["activity_limiting_event"].to_numpy(),
+        )
         rec["median_t"] = kaplan_meier(t[treated], e[treated]).median.estimate
         rec["median_c"] = kaplan_meier(t[~treated], e[~treated]).median.estimate
         rec["age_mean"], rec["age_sd"] = df["age"].mean(), df["age"].std()

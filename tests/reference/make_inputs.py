@@ -229,13 +229,24 @@ def syn_ties() -> tuple[dict, dict]:
     cens = np.minimum(rng.integers(6, 26, size=n), 20)
     time = np.minimum(latent, cens).astype(int)
     event = (latent <= cens).astype(int)
-    cols = {"id": list(range(1, n + 1)), "arm": list(arm), "time": list(time),
-            "event": list(event), "site": list(site)}
+    cols = {
+        "id": list(range(1, n + 1)),
+        "arm": list(arm),
+        "time": list(time),
+        "event": list(event),
+        "site": list(site),
+    }
     case = _case(
-        "syn_ties", time_col="time", event_col="event", arm_col="arm", treatment="B",
-        control="A", strata=["site"], times=[0.5, 1, 5, 10, 15, 20, 21], tau=15,
-        description="Synthetic heavy ties: integer times 1..20, n=300, stratum 'site' "
-        "(3 levels)",
+        "syn_ties",
+        time_col="time",
+        event_col="event",
+        arm_col="arm",
+        treatment="B",
+        control="A",
+        strata=["site"],
+        times=[0.5, 1, 5, 10, 15, 20, 21],
+        tau=15,
+        description="Synthetic heavy ties: integer times 1..20, n=300, stratum 'site' (3 levels)",
     )
     return case, cols
 
@@ -256,8 +267,15 @@ def syn_censor_ties() -> tuple[dict, dict]:
         raise AssertionError("syn_censor_ties: too few times shared by events and censorings")
     cols = {"arm": list(arm), "time": list(time), "status": list(event), "sex": list(sex)}
     case = _case(
-        "syn_censor_ties", time_col="time", event_col="status", arm_col="arm",
-        treatment="1", control="0", strata=["sex"], times=[0.5, 3, 10, 20, 30, 35], tau=20,
+        "syn_censor_ties",
+        time_col="time",
+        event_col="status",
+        arm_col="arm",
+        treatment="1",
+        control="0",
+        strata=["sex"],
+        times=[0.5, 3, 10, 20, 30, 35],
+        tau=20,
         description="Synthetic: censorings on the same integer days as events (days 1..30, "
         "n=240), stratum 'sex'",
     )
@@ -279,9 +297,15 @@ def syn_median_not_reached() -> tuple[dict, dict]:
     ev_ctl = np.sort(time[(event == 1) & (arm == "standard")])
     exact = int(ev_ctl[len(ev_ctl) // 2])
     case = _case(
-        "syn_median_not_reached", time_col="days", event_col="event", arm_col="arm",
-        treatment="new", control="standard", strata=["region"],
-        times=sorted({0.5, exact, 180, 365, 700, 800}), tau=540,
+        "syn_median_not_reached",
+        time_col="days",
+        event_col="event",
+        arm_col="arm",
+        treatment="new",
+        control="standard",
+        strata=["region"],
+        times=sorted({0.5, exact, 180, 365, 700, 800}),
+        tau=540,
         description="Synthetic: treatment arm heavily censored so its median (and upper "
         "CI) is not reached; stratum 'region'",
     )
@@ -291,17 +315,21 @@ def syn_median_not_reached() -> tuple[dict, dict]:
 def syn_flat_half() -> tuple[dict, dict]:
     """Hand-built: one curve flat at exactly 0.5 on [5, 10), one ending at 0.5."""
     # 'flat': 5 events at 1..5 (S = 5/10), gap, then further events
-    flat = [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (10, 1), (12, 1), (14, 0), (15, 1),
-            (18, 0)]
+    flat = [(1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (10, 1), (12, 1), (14, 0), (15, 1), (18, 0)]
     # 'ends': 5 events before any censoring (S = 5/10), then only censorings
-    ends = [(2, 1), (3, 1), (4, 1), (6, 1), (7, 1), (9, 0), (11, 0), (13, 0), (16, 0),
-            (20, 0)]
+    ends = [(2, 1), (3, 1), (4, 1), (6, 1), (7, 1), (9, 0), (11, 0), (13, 0), (16, 0), (20, 0)]
     rows = [("flat", t, e) for t, e in flat] + [("ends", t, e) for t, e in ends]
-    cols = {"group": [r[0] for r in rows], "t": [r[1] for r in rows],
-            "e": [r[2] for r in rows]}
+    cols = {"group": [r[0] for r in rows], "t": [r[1] for r in rows], "e": [r[2] for r in rows]}
     case = _case(
-        "syn_flat_half", time_col="t", event_col="e", arm_col="group", treatment="flat",
-        control="ends", strata=[], times=[0.5, 5, 7.5, 10, 16, 20, 25], tau=10,
+        "syn_flat_half",
+        time_col="t",
+        event_col="e",
+        arm_col="group",
+        treatment="flat",
+        control="ends",
+        strata=[],
+        times=[0.5, 5, 7.5, 10, 16, 20, 25],
+        tau=10,
         description="Hand-built (n=10 per arm): 'flat' KM equals 0.5 exactly on [5, 10) "
         "(median by midpoint rule); 'ends' KM ends at 0.5 (last observation censored); "
         "tau 10 is an event time",
@@ -329,8 +357,15 @@ def syn_time_zero() -> tuple[dict, dict]:
             event.append(e)
     cols = {"arm": arm, "time": time, "event": event, "grp": grp}
     case = _case(
-        "syn_time_zero", time_col="time", event_col="event", arm_col="arm", treatment="yes",
-        control="no", strata=["grp"], times=[0, 1, 5, 10, 16], tau=8,
+        "syn_time_zero",
+        time_col="time",
+        event_col="event",
+        arm_col="arm",
+        treatment="yes",
+        control="no",
+        strata=["grp"],
+        times=[0, 1, 5, 10, 16],
+        tau=8,
         description="Synthetic: events and censorings at time 0 in both arms (integer "
         "times 0..15, n=80), stratum 'grp'",
     )
@@ -370,9 +405,15 @@ def walkback_like() -> tuple[dict, dict]:
     if 90 not in ev:
         raise AssertionError("walkback_like: day 90 should be an event time")
     case = _case(
-        "walkback_like", time_col="days", event_col="event", arm_col="arm",
-        treatment="intervention", control="control", strata=["episodes_gt2", "referral"],
-        times=[0.5, 30, 90, 180, 365, 730, 1100], tau=365,
+        "walkback_like",
+        time_col="days",
+        event_col="event",
+        arm_col="arm",
+        treatment="intervention",
+        control="control",
+        strata=["episodes_gt2", "referral"],
+        times=[0.5, 30, 90, 180, 365, 730, 1100],
+        tau=365,
         description="Synthetic WalkBack-like trial: 701 rows (351 intervention / 350 "
         "control), Weibull PH shape 0.53, medians ~208 vs ~112 days, integer days, "
         "administrative censoring 365-1095 days; strata episodes_gt2 x referral",
@@ -392,11 +433,17 @@ def syn_large() -> tuple[dict, dict]:
     cens = rng.integers(26, 105, size=n)
     time = np.minimum(latent, cens).astype(int)
     event = (latent <= cens).astype(int)
-    cols = {"arm": list(arm), "weeks": list(time), "event": list(event),
-            "stage": list(stage)}
+    cols = {"arm": list(arm), "weeks": list(time), "event": list(event), "stage": list(stage)}
     case = _case(
-        "syn_large", time_col="weeks", event_col="event", arm_col="arm", treatment="active",
-        control="placebo", strata=["stage"], times=[0.5, 1, 26, 52, 104, 110], tau=78,
+        "syn_large",
+        time_col="weeks",
+        event_col="event",
+        arm_col="arm",
+        treatment="active",
+        control="placebo",
+        strata=["stage"],
+        times=[0.5, 1, 26, 52, 104, 110],
+        tau=78,
         description="Synthetic large trial: n=4000, integer weeks (heavy ties), stratum "
         "'stage' (3 levels)",
     )
@@ -431,9 +478,15 @@ def syn_float_quoted() -> tuple[dict, dict]:
     first = float(time[event == 1].min())
     before = round(first / 2.0, 4)
     case = _case(
-        "syn_float_quoted", time_col="t_years", event_col="dead", arm_col="group",
-        treatment=trt, control=ctl, strata=["centre"],
-        times=sorted({before, exact, 1.0, 2.5, 5.0, 6.5}), tau=3.0,
+        "syn_float_quoted",
+        time_col="t_years",
+        event_col="dead",
+        arm_col="group",
+        treatment=trt,
+        control=ctl,
+        strata=["centre"],
+        times=sorted({before, exact, 1.0, 2.5, 5.0, 6.5}),
+        tau=3.0,
         description="Synthetic: non-integer times (3 decimals), arm labels with comma and "
         "embedded quotes in quoted CSV fields, stratum value with a comma, extra unused "
         "columns",
@@ -446,11 +499,21 @@ def syn_tiny_zero() -> tuple[dict, dict]:
     trt = [(2, 1), (3, 1), (3, 0), (5, 1), (6, 1), (8, 0), (9, 1), (11, 1)]
     ctl = [(1, 1), (2, 0), (4, 1), (4, 1), (7, 0), (10, 1), (12, 0), (14, 0)]
     rows = [("T", t, e) for t, e in trt] + [("C", t, e) for t, e in ctl]
-    cols = {"arm": [r[0] for r in rows], "time": [r[1] for r in rows],
-            "status": [r[2] for r in rows]}
+    cols = {
+        "arm": [r[0] for r in rows],
+        "time": [r[1] for r in rows],
+        "status": [r[2] for r in rows],
+    }
     case = _case(
-        "syn_tiny_zero", time_col="time", event_col="status", arm_col="arm", treatment="T",
-        control="C", strata=[], times=[0.5, 3, 11, 12, 20], tau=13,
+        "syn_tiny_zero",
+        time_col="time",
+        event_col="status",
+        arm_col="arm",
+        treatment="T",
+        control="C",
+        strata=[],
+        times=[0.5, 3, 11, 12, 20],
+        tau=13,
         description="Hand-built tiny trial (8 per arm): treatment KM drops to 0 at its last "
         "time (an event, t=11); tau 13 exceeds the treatment arm's last time",
     )
@@ -487,8 +550,10 @@ def main() -> None:
         raise AssertionError("duplicate case ids")
     text = json.dumps(cases, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     MANIFEST.write_text(text, encoding="utf-8")
-    print(f"wrote {MANIFEST.relative_to(HERE.parent.parent)} ({len(cases)} cases) and "
-          f"{len(SYNTHETIC)} synthetic inputs")
+    print(
+        f"wrote {MANIFEST.relative_to(HERE.parent.parent)} ({len(cases)} cases) and "
+        f"{len(SYNTHETIC)} synthetic inputs"
+    )
 
 
 if __name__ == "__main__":
