@@ -235,8 +235,7 @@ def draw_baseline(spec: TrialSpec, rng: np.random.Generator) -> dict:
 
     dpm, every = spec.days_per_month, spec.report_every_months
     to_final = (spec.final_date - start).days - offset
-    admin = np.clip(np.floor(to_final / dpm).astype(np.int64), spec.min_months, spec.max_months)
-    admin = admin - admin % every
+    admin = admin_months(to_final, dpm, every, spec.min_months, spec.max_months)
     return {
         "offset": offset,
         "strata_codes": codes,
@@ -244,6 +243,17 @@ def draw_baseline(spec: TrialSpec, rng: np.random.Generator) -> dict:
         "admin_months": admin,
         "dropout_e1": rng.standard_exponential(n),
     }
+
+
+def admin_months(to_final, dpm: float, every: int, min_months: int, max_months: int):
+    """Administrative follow-up in whole reporting intervals.
+
+    Up to the final follow-up date, at least ``min_months`` (rounded up to a whole interval) and
+    at most ``max_months`` (rounded down).
+    """
+    intervals = np.floor(np.floor(to_final / dpm) / every).astype(np.int64)
+    lo, hi = -(-min_months // every), max_months // every
+    return np.clip(intervals, lo, max(lo, hi)) * every
 
 
 def followup_days(spec: TrialSpec, base: dict, dropout_rate: float) -> np.ndarray:

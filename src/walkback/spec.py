@@ -381,6 +381,8 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
     if final < end:
         raise r.fail("followup.final_date", "must not be before the end of recruitment", str(final))
     every = r.get(fu, "report_every_months", "followup", int, default=1)
+    if every < 1:
+        raise r.fail("followup.report_every_months", "must be a whole number >= 1", every)
     dpm = r.number(fu.get("days_per_month", 365.25 / 12), "followup.days_per_month", positive=True)
 
     drop = r.table(raw, "dropout", "")
@@ -402,6 +404,11 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
                 "max": r.number(c.get("max", math.inf), f"{where}.max") if "max" in c else math.inf,
                 "decimals": r.get(c, "decimals", where, int, default=None),
             }
+            for k in ("mean", "sd"):
+                if params[k].calibrate:
+                    raise r.fail(
+                        f"{where}.{k}", "cannot be calibrated; give a number or { target = NAME }"
+                    )
             if not params["min"] < params["mean"].value < params["max"]:
                 raise r.fail(f"{where}", "needs min < mean < max")
         elif dist == "binary":
@@ -475,7 +482,10 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
         raise r.fail("analysis.conf_type", f"must be one of {', '.join(CONF_TYPES)}", conf_type)
     if ties not in TIES:
         raise r.fail("analysis.ties", f"must be one of {', '.join(TIES)}", ties)
-    astrata = tuple(an.get("strata", []))
+    astrata_raw = an.get("strata", [])
+    if not isinstance(astrata_raw, list) or not all(isinstance(x, str) for x in astrata_raw):
+        raise r.fail("analysis.strata", "must be a list of column names", astrata_raw)
+    astrata = tuple(astrata_raw)
     for s in astrata:
         if s not in {x.column for x in strata}:
             raise r.fail("analysis.strata", "must name randomisation strata columns", s)
@@ -507,9 +517,16 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
         ties=ties,
         alpha=r.number(an.get("alpha", 0.05), "analysis.alpha", unit=True),
         analysis_strata=astrata,
-        twin_seed=int(tw.get("seed", 0)),
-        twin_max_attempts=int(tw.get("max_attempts", 2000)),
+        twin_seed=_nonneg_int(r, tw, "seed", 0),
+        twin_max_attempts=_nonneg_int(r, tw, "max_attempts", 2000),
     )
+
+
+def _nonneg_int(r: _Reader, table: dict, key: str, default: int) -> int:
+    v = r.get(table, key, "twin", int, default=default)
+    if v < 0:
+        raise r.fail(f"twin.{key}", "must be a whole number >= 0", v)
+    return v
 
 
 def _weibull(r: _Reader, o: dict, where: str) -> WeibullOutcome:

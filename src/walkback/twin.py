@@ -94,6 +94,7 @@ def make_twin(
         raise TwinError(_fail_msg(spec, "baseline", counts, budget))
     treated = base["treated"]
     fu = followup_days(spec, base, model.dropout_rate)
+    strata = _analysis_strata(spec, base)
     say(f"baseline: attempt {i}")
 
     # 2. covariates
@@ -123,7 +124,7 @@ def make_twin(
             d, warp = _warp_medians(spec, tg, d, fu, treated)
             if d is None:
                 continue
-            if _outcome_passes(spec, tg, o.name, d, fu, treated):
+            if _outcome_passes(spec, tg, o.name, d, fu, treated, strata):
                 attempts[f"outcome:{o.name}"] = i
                 normals.append(e_k)
                 days[o.name] = d
@@ -150,7 +151,7 @@ def make_twin(
             else:
                 extra, moved = np.full(n, np.iinfo(np.int64).max // 4), 0
             d = np.minimum(comp, extra)
-            if _outcome_passes(spec, tg, o.name, d, fu, treated):
+            if _outcome_passes(spec, tg, o.name, d, fu, treated, strata):
                 attempts[f"extra:{o.name}"] = i
                 nudges[o.name] = moved
                 days[o.name] = d
@@ -186,9 +187,18 @@ def _outcome_targets(spec: TrialSpec, name: str) -> list[Target]:
     return [t for t in spec.targets if t.outcome == name and not t.derived]
 
 
-def _outcome_passes(spec, tg, name, d, fu, treated) -> bool:
+def _analysis_strata(spec: TrialSpec, base: dict) -> np.ndarray | None:
+    """Codes of the spec's analysis strata (a combination of randomisation strata), or None."""
+    if not spec.analysis_strata:
+        return None
+    cols = [[s.column for s in spec.strata].index(c) for c in spec.analysis_strata]
+    codes = base["strata_codes"][:, cols]
+    return np.unique(codes, axis=0, return_inverse=True)[1].ravel()
+
+
+def _outcome_passes(spec, tg, name, d, fu, treated, strata) -> bool:
     data = TrialArrays(
-        treated, {name: (np.minimum(d, fu).astype(float), (d <= fu).astype(float))}, {}
+        treated, {name: (np.minimum(d, fu).astype(float), (d <= fu).astype(float))}, {}, strata
     )
     return all(check(t, target_value(spec, t, data), MARGIN) for t in tg)
 
