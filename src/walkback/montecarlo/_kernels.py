@@ -49,7 +49,7 @@ COLUMNS = (
 NCOL = len(COLUMNS)
 
 
-# ---- simulation 
+# ---- simulation
 @njit(cache=True)
 def _simulate_one(
     spacing,
@@ -140,7 +140,7 @@ def _simulate_one(
         treated_out[i] = treated
 
 
-# ---- Kaplan-Meier read-outs ------------------------------------------------------------------------
+# ---- Kaplan-Meier read-outs
 @njit(cache=True)
 def _confint(s, se, conf, z):
     if conf == CONF_LOG:
@@ -288,7 +288,7 @@ def _arm_curve(c, d, last_day, conf, z, tau, out, col, xs, ys, ylo, yhi, n_risk_
     return area, math.sqrt(var)
 
 
-# ---- Cox for the treatment indicator 
+# ---- Cox for the treatment indicator
 @njit(cache=True)
 def _cox_derivs(beta, n1, n0, d1, d0, nd, efron):
     w = math.exp(beta)
@@ -338,7 +338,7 @@ def _cox(n1, n0, d1, d0, nd, efron, out, col):
     out[col + 2] = -1
 
 
-# ---- one replicate 
+# ---- one replicate
 @njit(cache=True)
 def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out):
     c1 = np.zeros(ndays)
