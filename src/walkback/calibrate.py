@@ -15,15 +15,16 @@ to 6 significant figures so that results do not hang on the last bits of a root 
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, stats
 
-from walkback.estimators import kaplan_meier
-from walkback.estimators.cox import counts_by_time, cox_binary_counts
+from walkback import __version__
 from walkback.exceptions import WalkbackError
 from walkback.simulate import (
     Model,
@@ -35,6 +36,9 @@ from walkback.simulate import (
     spawn_streams,
 )
 from walkback.spec import ARM_KEYS, Param, Target, TrialSpec
+
+if TYPE_CHECKING:  # deferred: loading a cached calibration should not pay for pandas and scipy
+    import pandas as pd
 
 CALIBRATION_SEED = 1
 CALIBRATION_REPLICATES = 200
@@ -84,6 +88,8 @@ class Calibration:
     notes: tuple[str, ...] = field(default=())
 
     def table(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame([r.to_dict() for r in self.rows])
 
     def to_dict(self) -> dict:
@@ -145,6 +151,10 @@ class _Evaluator:
                 ev = ev & (treated == (target.arm == "treatment"))
             return float(ev.sum() / self.pool.m)
         if target.statistic in ("cox_hr", "cox_p"):
+            from scipy import stats
+
+            from walkback.estimators.cox import counts_by_time, cox_binary_counts
+
             d = days[target.outcome]
             _, n1, n0, d1, d0 = counts_by_time(np.minimum(d, fu), d <= fu, treated)
             start = self._beta.get(target.outcome, 0.0)
@@ -157,6 +167,8 @@ class _Evaluator:
         if target.statistic == "km_median":
             arm = treated == (target.arm == "treatment")
             d = days[target.outcome][arm]
+            from walkback.estimators import kaplan_meier
+
             km = kaplan_meier(np.minimum(d, fu[arm]), (d <= fu[arm]).astype(int))
             return float(km.median.estimate)
         raise CalibrationError(f"cannot calibrate to a '{target.statistic}' target ({target.name})")
@@ -197,11 +209,17 @@ def calibrate(
 ) -> Calibration:
     """Solve the spec's free parameters and tabulate expected vs published for every target.
 
-    Results are cached per (spec file hash, replicates, seed) within a process.
+    Results are cached per (spec file hash, walkback version, replicates, seed): in memory, and on
+    disk in ``$WALKBACK_CACHE_DIR`` (default ``~/.cache/walkback``; ``WALKBACK_NO_CACHE=1`` turns
+    the disk cache off). A cached result is the same numbers the solver would give.
     """
     key = (spec.sha256, replicates, seed)
     if key in _CACHE:
         return _CACHE[key]
+    cached = _read_disk_cache(spec, replicates, seed)
+    if cached is not None:
+        _CACHE[key] = cached
+        return cached
     unknowns = calibration_unknowns(spec)
     pool = _pool(spec, replicates, seed)
     ev = _Evaluator(spec, pool)
@@ -232,7 +250,46 @@ def calibrate(
     )
     cal = Calibration(spec.name, spec.sha256, model, solved, tuple(rows), replicates, seed, notes)
     _CACHE[key] = cal
+    _write_disk_cache(cal)
     return cal
+
+
+def _cache_path(spec_sha: str, replicates: int, seed: int) -> Path | None:
+    if os.environ.get("WALKBACK_NO_CACHE"):
+        return None
+    root = Path(os.environ.get("WALKBACK_CACHE_DIR") or Path.home() / ".cache" / "walkback")
+    return root / "calibration" / f"{spec_sha[:20]}-v{__version__}-r{replicates}-s{seed}.json"
+
+
+def _read_disk_cache(spec: TrialSpec, replicates: int, seed: int) -> Calibration | None:
+    path = _cache_path(spec.sha256, replicates, seed)
+    if path is None or not path.is_file():
+        return None
+    try:
+        d = json.loads(path.read_text())
+        if d["spec_sha256"] != spec.sha256:
+            return None
+        solved = {k: float(v) for k, v in d["solved"].items()}
+        rows = tuple(CalibrationRow(**r) for r in d["targets"])
+        model = model_from_spec(spec, solved)
+        return Calibration(
+            spec.name, spec.sha256, model, solved, rows, replicates, seed, tuple(d["notes"])
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # an unreadable cache entry is simply recomputed
+
+
+def _write_disk_cache(cal: Calibration) -> None:
+    path = _cache_path(cal.spec_sha256, cal.replicates, cal.seed)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cal.to_dict(), indent=1, sort_keys=True))
+        os.replace(tmp, path)  # atomic: concurrent workers never read half a file
+    except OSError:
+        pass  # a read-only home directory only costs the recomputation
 
 
 def _solve_one(spec: TrialSpec, ev: _Evaluator, solved: dict, key: str, target: Target) -> float:
@@ -254,6 +311,8 @@ def _solve_one(spec: TrialSpec, ev: _Evaluator, solved: dict, key: str, target: 
             f"{key} within [{lo:g}, {hi:g}] (model gives {_show(fa, target)} to "
             f"{_show(fb, target)}); revise the spec's assumptions"
         )
+    from scipy import optimize
+
     root = optimize.brentq(f, a, b, xtol=1e-8, rtol=1e-8, maxiter=200)
     return math.exp(root)
 
@@ -275,8 +334,13 @@ def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]
             method = "Weibull model median (closed form)"
         elif t.statistic in ("mean", "sd"):
             p = model.covariates[t.column]
-            a, b = (p["min"] - p["loc"]) / p["scale"], (p["max"] - p["loc"]) / p["scale"]
-            dist = stats.truncnorm(a, b, loc=p["loc"], scale=p["scale"])
+            from scipy import stats
+
+            from walkback.simulate import _untruncated
+
+            loc, scale = _untruncated(p["mean"], p["sd"], p["min"], p["max"])
+            a, b = (p["min"] - loc) / scale, (p["max"] - loc) / scale
+            dist = stats.truncnorm(a, b, loc=loc, scale=scale)
             value = float(dist.mean() if t.statistic == "mean" else dist.std())
             method = "truncated normal (closed form)"
         elif t.statistic == "share":

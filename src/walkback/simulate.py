@@ -30,13 +30,16 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, special, stats
 
 from walkback.exceptions import WalkbackError
 from walkback.spec import Param, TrialSpec, WeibullOutcome
+
+# heavy imports are deferred: the Monte Carlo path starts in a fraction of a second
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -130,15 +133,11 @@ def model_from_spec(spec: TrialSpec, calibrated: dict[str, float] | None = None)
         if c.distribution == "normal":
             mean = val(c.params["mean"], f"covariates.{c.name}.mean")
             sd = val(c.params["sd"], f"covariates.{c.name}.sd")
-            lo, hi = c.params["min"], c.params["max"]
-            loc, scale = _untruncated(mean, sd, lo, hi)
             covs[c.name] = {
                 "mean": mean,
                 "sd": sd,
-                "min": lo,
-                "max": hi,
-                "loc": loc,
-                "scale": scale,
+                "min": c.params["min"],
+                "max": c.params["max"],
                 "decimals": c.params["decimals"],
             }
         else:
@@ -158,14 +157,16 @@ def _untruncated(mean: float, sd: float, lo: float, hi: float) -> tuple[float, f
     """
     if not (math.isfinite(lo) or math.isfinite(hi)):
         return mean, sd
+    from scipy.optimize import root
+    from scipy.stats import truncnorm
 
     def moments(x):
         loc, log_scale = x
         scale = math.exp(log_scale)
-        d = stats.truncnorm((lo - loc) / scale, (hi - loc) / scale, loc=loc, scale=scale)
+        d = truncnorm((lo - loc) / scale, (hi - loc) / scale, loc=loc, scale=scale)
         return [d.mean() - mean, d.std() - sd]
 
-    sol = optimize.root(moments, [mean, math.log(sd)], tol=1e-12)
+    sol = root(moments, [mean, math.log(sd)], tol=1e-12)
     if not sol.success or max(abs(v) for v in moments(sol.x)) > 1e-8:
         raise WalkbackError(
             f"no normal distribution truncated to [{lo:g}, {hi:g}] has mean {mean:g} and SD {sd:g}"
@@ -274,10 +275,11 @@ def draw_covariates(spec: TrialSpec, model: Model, rng: np.random.Generator, n: 
     for c in spec.covariates:
         p = model.covariates[c.name]
         if c.distribution == "normal":
-            x = rng.normal(p["loc"], p["scale"], n)
+            loc, scale = _untruncated(p["mean"], p["sd"], p["min"], p["max"])
+            x = rng.normal(loc, scale, n)
             bad = (x < p["min"]) | (x > p["max"])
             while bad.any():  # truncation by redrawing
-                x[bad] = rng.normal(p["loc"], p["scale"], int(bad.sum()))
+                x[bad] = rng.normal(loc, scale, int(bad.sum()))
                 bad = (x < p["min"]) | (x > p["max"])
             if p["decimals"] is not None:
                 x = np.round(x, p["decimals"])
@@ -318,7 +320,9 @@ def latent_exponentials(
         [streams[f"outcome:{o.name}"].standard_normal(n) for o in spec.weibull_outcomes]
     )
     z = e @ correlation_matrix(spec).T
-    out = {o.name: -special.log_ndtr(z[:, k]) for k, o in enumerate(spec.weibull_outcomes)}
+    from scipy.special import log_ndtr
+
+    out = {o.name: -log_ndtr(z[:, k]) for k, o in enumerate(spec.weibull_outcomes)}
     for o in spec.outcomes.values():
         if o.model == "first_of" and o.extra is not None:
             out[f"extra:{o.name}"] = streams[f"extra:{o.name}"].standard_exponential(n)
@@ -380,6 +384,8 @@ def assemble(
         ev = d <= fu
         cols[f"{name}_days"] = np.where(ev, d, fu)
         cols[f"{name}_event"] = ev.astype(np.int64)
+    import pandas as pd
+
     return pd.DataFrame(cols)
 
 

@@ -50,7 +50,7 @@ NCOL = len(COLUMNS)
 
 
 # ---- simulation
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _simulate_one(
     spacing,
     u_cell,
@@ -61,37 +61,42 @@ def _simulate_one(
     cum_rate,
     rate_edges,
     window,
-    to_final,
+    admin_by_offset,
     cell_cum,
     block_sizes,
     ratio_t,
     ratio_sum,
-    dpm,
+    months_per_drop_unit,
     every,
-    min_months,
-    max_months,
-    drop_scale,
-    shape,
+    fu_by_months,
+    threshold_by_months,
+    inv_shape,
     scale,
     hr,
     time_out,
     event_out,
     treated_out,
 ):
+    """One trial, as simulate.simulate: recruitment order statistics, stratified permuted blocks
+    (sequential draws within a block: P(treatment) = treatment slots left / slots left), monthly
+    follow-up with dropout, and the primary outcome's event day ceil(t) if within follow-up.
+    Lookup tables (by recruitment day and by months followed) replace repeated arithmetic."""
     n = u_cell.shape[0]
     ncell = cell_cum.shape[0]
     total = 0.0
     for j in range(n + 1):
         total += spacing[j]
+    inv_total = 1.0 / total
     remaining = np.zeros(ncell, np.int64)
     t_left = np.zeros(ncell, np.int64)
     nseg = cum_rate.shape[0] - 1
     acc = 0.0
     nsizes = block_sizes.shape[0]
+    nb = 0  # block-size draws used
     for i in range(n):
         # recruitment: uniform order statistics (exponential spacings), then the inverse CDF
         acc += spacing[i]
-        u = acc / total
+        u = acc * inv_total
         k = 0
         while k < nseg - 1 and cum_rate[k + 1] <= u:
             k += 1
@@ -99,23 +104,14 @@ def _simulate_one(
         offset = math.floor(rate_edges[k] + frac * (rate_edges[k + 1] - rate_edges[k]))
         if offset > window:
             offset = window
-        # whole reporting intervals, as simulate.admin_months
-        intervals = math.floor(math.floor((to_final - offset) / dpm) / every)
-        lo = -(-min_months // every)
-        hi = max_months // every
-        if hi < lo:
-            hi = lo
-        if intervals < lo:
-            intervals = lo
-        if intervals > hi:
-            intervals = hi
-        admin = intervals * every
+        admin = admin_by_offset[offset]
         # stratum cell, then permuted blocks within the cell in recruitment order
         c = 0
         while c < ncell - 1 and cell_cum[c] <= u_cell[i]:
             c += 1
         if remaining[c] == 0:
-            size = block_sizes[min(int(u_block[i] * nsizes), nsizes - 1)]
+            size = block_sizes[min(int(u_block[nb] * nsizes), nsizes - 1)]
+            nb += 1
             remaining[c] = size
             t_left[c] = size // ratio_sum * ratio_t
         treated = u_assign[i] * remaining[c] < t_left[c]
@@ -123,17 +119,21 @@ def _simulate_one(
             t_left[c] -= 1
         remaining[c] -= 1
         # follow-up: last completed report before dropout or the administrative end
-        if drop_scale > 0.0:
-            done = math.floor(e_drop[i] * drop_scale / (dpm * every)) * every
-            months = admin if admin < done else done
-        else:
-            months = admin
-        fu = np.rint(months * dpm)
+        months = admin
+        if months_per_drop_unit > 0.0:
+            done = math.floor(e_drop[i] * months_per_drop_unit) * every
+            if done < months:
+                months = done
+        fu = fu_by_months[months]
         rate = hr if treated else 1.0
-        latent = scale * (e_event[i] / rate) ** (1.0 / shape)
-        if latent <= fu:  # ceil(latent) <= fu exactly when latent <= fu (fu is a whole day)
-            time_out[i] = math.ceil(latent)
+        # the latent time t is within follow-up when its cumulative hazard e/rate is below
+        # (fu/scale)^shape; ceil(t) <= fu exactly then, since fu is a whole day
+        if e_event[i] <= rate * threshold_by_months[months]:
+            time_out[i] = math.ceil(scale * (e_event[i] / rate) ** inv_shape)
             event_out[i] = 1
+            if time_out[i] > fu:  # rounding at the boundary: keep the rule ceil(t) <= fu
+                time_out[i] = fu
+                event_out[i] = 0
         else:
             time_out[i] = fu
             event_out[i] = 0
@@ -141,14 +141,14 @@ def _simulate_one(
 
 
 # ---- Kaplan-Meier read-outs
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _confint(s, se, conf, z):
     if conf == CONF_LOG:
         if s == 0.0:
             return np.nan, np.nan
-        lo = math.exp(math.log(s) - z * se)
-        hi = math.exp(math.log(s) + z * se)
-        return lo, (hi if hi < 1.0 else 1.0)
+        e = math.exp(z * se)  # exp(log S -/+ z se) = S / e, S * e (one exp instead of three)
+        hi = s * e
+        return s / e, (hi if hi < 1.0 else 1.0)
     if conf == CONF_LOGLOG:
         if s == 0.0 or s == 1.0:
             return np.nan, np.nan
@@ -165,65 +165,83 @@ def _confint(s, se, conf, z):
     return lo, hi
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _findq(x, y, m, p):
-    """R survival's findq on the first m points of (x, y) (x[0] = 0, y[0] = 0)."""
+    """R survival's findq on the first m points of (x, y) (x[0] = 0, y[0] = 0), in one pass.
+
+    R drops repeated y values (keeping the first; NaN repeats NaN) before interpolating. Within
+    runs that is what the run check below does; a repeat of a non-adjacent earlier value would
+    keep the earlier point anyway (the minimum below is strict, so the first of equal values
+    wins), and can matter only for R's "last point" rule, which is checked afterwards.
+    """
     ymax = -np.inf
-    for j in range(m):
-        if not math.isnan(y[j]) and y[j] > ymax:
-            ymax = y[j]
-    if ymax < p:
-        return np.nan
-    xmax = x[m - 1]
-    # drop duplicated y values (keep the first; NaN repeats NaN)
-    kx = np.empty(m)
-    ky = np.empty(m)
-    seen = {0.5}  # a typed set of float64, emptied
-    seen.clear()
-    seen_nan = False
-    k = 0
-    for j in range(m):
-        v = y[j]
-        if math.isnan(v):
-            if seen_nan:
-                continue
-            seen_nan = True
-        else:
-            if v in seen:
-                continue
-            seen.add(v)
-        kx[k] = x[j]
-        ky[k] = v
-        k += 1
-    if p == 0.0:
-        return kx[0]
+    ymin = np.inf
     i1 = -1
     i2 = -1
-    ymin = np.inf
-    for j in range(k):
-        v = ky[j]
+    y1 = 0.0
+    y2 = 0.0
+    prev = np.nan
+    first = True
+    for j in range(m):
+        v = y[j]
+        if not first and (v == prev or (math.isnan(v) and math.isnan(prev))):
+            continue
+        first = False
+        prev = v
         if math.isnan(v):
             continue
+        if v > ymax:
+            ymax = v
         if v < ymin:
             ymin = v
-        if v + TOL >= p and (i1 < 0 or v < ky[i1]):
+        if v + TOL >= p and (i1 < 0 or v < y1):
             i1 = j
-        if v - TOL >= p and (i2 < 0 or v < ky[i2]):
+            y1 = v
+        if v - TOL >= p and (i2 < 0 or v < y2):
             i2 = j
+            y2 = v
+    if ymax < p:
+        return np.nan
+    if p == 0.0:
+        return x[0]
     if p < ymin + TOL:  # below the first point of the y + tol curve
         i1 = -1
     if p < ymin - TOL:
         i2 = -1
     quant = np.nan
     if i1 >= 0 and i2 >= 0:
-        quant = (kx[i1] + kx[i2]) / 2.0
-    last = ky[k - 1]
+        quant = (x[i1] + x[i2]) / 2.0
+    # R's last point: the last value that is not a repeat of an earlier one. Only a clamped band
+    # (0 or 1) or NaN can repeat a non-adjacent value; other values are new by construction.
+    last_j = m - 1
+    while last_j > 0 and (
+        y[last_j] == y[last_j - 1] or (math.isnan(y[last_j]) and math.isnan(y[last_j - 1]))
+    ):
+        last_j -= 1
+    last = y[last_j]
+    if math.isnan(last) or last == 0.0 or last == 1.0:
+        while last_j > 0 and _repeats_earlier(y, last_j):
+            last_j -= 1
+            while last_j > 0 and (
+                y[last_j] == y[last_j - 1] or (math.isnan(y[last_j]) and math.isnan(y[last_j - 1]))
+            ):
+                last_j -= 1
+        last = y[last_j]
     if not math.isnan(last) and abs(p - last) < TOL:
-        quant = (kx[i1] + xmax) / 2.0 if i1 >= 0 else np.nan
+        quant = (x[i1] + x[m - 1]) / 2.0 if i1 >= 0 else np.nan
     return quant
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _repeats_earlier(values, j):
+    v = values[j]
+    for i in range(j):
+        if values[i] == v or (math.isnan(v) and math.isnan(values[i])):
+            return True
+    return False
+
+
+@njit(cache=True, error_model="numpy")
 def _arm_curve(c, d, last_day, conf, z, tau, out, col, xs, ys, ylo, yhi, n_risk_buf, d_buf, sv):
     """KM of one arm from per-day counts: median with CI (into out[col..col+2]) and RMST."""
     n_total = 0.0
@@ -236,16 +254,18 @@ def _arm_curve(c, d, last_day, conf, z, tau, out, col, xs, ys, ylo, yhi, n_risk_
     yhi[0] = 0.0
     km = 1.0
     v = 0.0
+    lo = np.nan
+    hi = np.nan
     at_risk = n_total
     for t in range(last_day + 1):
         if c[t] == 0:
             continue
         dt = d[t]
-        if dt > 0:
-            km *= (at_risk - dt) / at_risk
-            v += dt / (at_risk * (at_risk - dt))
-        se = math.sqrt(v)
-        lo, hi = _confint(km, se, conf, z)
+        if dt > 0 or m == 1:  # the CI changes only where the curve does
+            if dt > 0:
+                km *= (at_risk - dt) / at_risk
+                v += dt / (at_risk * (at_risk - dt))
+            lo, hi = _confint(km, math.sqrt(v), conf, z)
         xs[m] = t
         ys[m] = 1.0 - km
         ylo[m] = 1.0 - lo
@@ -289,62 +309,77 @@ def _arm_curve(c, d, last_day, conf, z, tau, out, col, xs, ys, ylo, yhi, n_risk_
 
 
 # ---- Cox for the treatment indicator
-@njit(cache=True)
-def _cox_derivs(beta, n1, n0, d1, d0, nd, efron):
+@njit(cache=True, error_model="numpy")
+def _cox_score(beta, n1, n0, d1, d0, nd, efron):
+    """Score and information of the partial likelihood in the treatment coefficient."""
     w = math.exp(beta)
-    ll = 0.0
     u = 0.0
     info = 0.0
     for j in range(nd):
         dd = d1[j] + d0[j]
-        ll += beta * d1[j]
         u += d1[j]
-        kmax = int(dd) if efron else 1
-        mult = 1.0 if efron else dd
-        for k in range(kmax):
-            frac = k / dd if efron else 0.0
-            num = (n1[j] - frac * d1[j]) * w
-            den = num + n0[j] - frac * d0[j]
-            a = num / den
-            ll -= mult * math.log(den)
-            u -= mult * a
-            info += mult * a * (1.0 - a)
-    return ll, u, info
+        if efron and dd > 1.0:
+            # Efron: the k-th of dd tied events sees the risk set less k/dd of the tied ones
+            step1 = d1[j] * w / dd
+            step0 = d0[j] / dd
+            num = n1[j] * w
+            den = num + n0[j]
+            for _k in range(int(dd)):
+                a = num / den
+                u -= a
+                info += a * (1.0 - a)
+                num -= step1
+                den -= step1 + step0
+        else:  # one event, or Breslow: every tied event shares the full risk set
+            num = n1[j] * w
+            a = num / (num + n0[j])
+            u -= dd * a
+            info += dd * a * (1.0 - a)
+    return u, info
 
 
-@njit(cache=True)
-def _cox(n1, n0, d1, d0, nd, efron, out, col):
-    beta = 0.0
-    ll, u, info = _cox_derivs(beta, n1, n0, d1, d0, nd, efron)
-    for it in range(1, 31):
+@njit(cache=True, error_model="numpy")
+def _cox(n1, n0, d1, d0, nd, efron, start, out, col):
+    """Newton-Raphson for the treatment log HR from ``start``; the log partial likelihood is
+    concave, so a step that makes the score larger in size is halved (as coxph halves a step that
+    lowers the likelihood). Converged when the step is below 1e-10 (the SE then uses the
+    information at the last evaluated point, 1e-10 away)."""
+    beta = start if math.isfinite(start) else 0.0
+    u, info = _cox_score(beta, n1, n0, d1, d0, nd, efron)
+    for it in range(1, 41):
         if not info > 0.0:
             break
-        new = beta + u / info
-        nll, nu, ninfo = _cox_derivs(new, n1, n0, d1, d0, nd, efron)
-        halvings = 0
-        while (math.isnan(nll) or nll < ll - 1e-12 * abs(ll)) and halvings < 40:
-            new = (beta + new) / 2.0
-            nll, nu, ninfo = _cox_derivs(new, n1, n0, d1, d0, nd, efron)
-            halvings += 1
-        done = abs(new - beta) < 1e-10
-        beta, ll, u, info = new, nll, nu, ninfo
-        if done:
-            out[col] = beta
+        step = u / info
+        if abs(step) < 1e-10:
+            out[col] = beta + step
             out[col + 1] = 1.0 / math.sqrt(info)
             out[col + 2] = it
             return
+        nu, ninfo = _cox_score(beta + step, n1, n0, d1, d0, nd, efron)
+        halvings = 0
+        while (math.isnan(nu) or abs(nu) > abs(u)) and halvings < 40:
+            step /= 2.0
+            nu, ninfo = _cox_score(beta + step, n1, n0, d1, d0, nd, efron)
+            halvings += 1
+        beta, u, info = beta + step, nu, ninfo
     out[col] = np.nan  # no finite maximum (e.g. no events in one arm)
     out[col + 1] = np.nan
     out[col + 2] = -1
 
 
 # ---- one replicate
-@njit(cache=True)
-def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out):
-    c1 = np.zeros(ndays)
-    c0 = np.zeros(ndays)
-    e1 = np.zeros(ndays)
-    e0 = np.zeros(ndays)
+@njit(cache=True, error_model="numpy")
+def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out, work):
+    """Analyse one replicate into ``out``; ``work`` is scratch space of shape (15, ndays + 1)."""
+    c1 = work[0]
+    c0 = work[1]
+    e1 = work[2]
+    e0 = work[3]
+    for t in range(ndays):
+        c1[t] = 0.0
+        c0[t] = 0.0
+        e1[t] = 0.0
+        e0[t] = 0.0
     last1 = -1
     last0 = -1
     for i in range(time.shape[0]):
@@ -372,13 +407,13 @@ def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out):
     out[1] = nc
     out[2] = et
     out[3] = ec
-    xs = np.empty(ndays + 1)
-    ys = np.empty(ndays + 1)
-    ylo = np.empty(ndays + 1)
-    yhi = np.empty(ndays + 1)
-    nr = np.empty(ndays + 1)
-    dd = np.empty(ndays + 1)
-    sv = np.empty(ndays + 1)
+    xs = work[4]
+    ys = work[5]
+    ylo = work[6]
+    yhi = work[7]
+    nr = work[8]
+    dd = work[9]
+    sv = work[10]
     if last1 >= 0:
         a, s = _arm_curve(c1, e1, last1, conf, z, tau, out, 4, xs, ys, ylo, yhi, nr, dd, sv)
         out[15] = a
@@ -388,10 +423,10 @@ def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out):
         out[17] = a
         out[18] = s
     # risk sets over days with events: numbers at risk by arm (reverse accumulation)
-    n1 = np.empty(ndays)
-    n0 = np.empty(ndays)
-    d1 = np.empty(ndays)
-    d0 = np.empty(ndays)
+    n1 = work[11]
+    n0 = work[12]
+    d1 = work[13]
+    d0 = work[14]
     r1 = 0.0
     r0 = 0.0
     nd = 0
@@ -415,10 +450,11 @@ def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out):
             var += n1[j] * n0[j] * d * (n - d) / (n * n * (n - 1))
     out[13] = o_e
     out[14] = var
-    _cox(n1, n0, d1, d0, nd, efron, out, 10)
+    # start Newton at the one-step (log-rank) estimate of the log HR: fewer iterations, same optimum
+    _cox(n1, n0, d1, d0, nd, efron, o_e / var if var > 0 else 0.0, out, 10)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def simulate_and_analyse(
     spacing,
     u_cell,
@@ -429,17 +465,16 @@ def simulate_and_analyse(
     cum_rate,
     rate_edges,
     window,
-    to_final,
+    admin_by_offset,
     cell_cum,
     block_sizes,
     ratio_t,
     ratio_sum,
-    dpm,
+    months_per_drop_unit,
     every,
-    min_months,
-    max_months,
-    drop_scale,
-    shape,
+    fu_by_months,
+    threshold_by_months,
+    inv_shape,
     scale,
     hr,
     ndays,
@@ -448,6 +483,7 @@ def simulate_and_analyse(
     efron,
     tau,
     keep_data,
+    lanes,
 ):
     """Simulate and analyse a block of replicates (rows of the random-number arrays)."""
     b, n = u_cell.shape
@@ -455,50 +491,70 @@ def simulate_and_analyse(
     times = np.zeros((b, n if keep_data else 1), np.int64)
     events = np.zeros((b, n if keep_data else 1), np.int64)
     arms = np.zeros((b, n if keep_data else 1), np.bool_)
-    for r in prange(b):
+    lanes = max(1, min(b, lanes))
+    for lane in prange(lanes):  # each lane owns its scratch space and every lanes-th replicate
         time = np.empty(n, np.int64)
         event = np.empty(n, np.int64)
         treated = np.empty(n, np.bool_)
-        _simulate_one(
-            spacing[r],
-            u_cell[r],
-            u_block[r],
-            u_assign[r],
-            e_drop[r],
-            e_event[r],
-            cum_rate,
-            rate_edges,
-            window,
-            to_final,
-            cell_cum,
-            block_sizes,
-            ratio_t,
-            ratio_sum,
-            dpm,
-            every,
-            min_months,
-            max_months,
-            drop_scale,
-            shape,
-            scale,
-            hr,
-            time,
-            event,
-            treated,
-        )
-        _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out[r])
-        if keep_data:
-            times[r] = time
-            events[r] = event
-            arms[r] = treated
+        work = np.empty((15, ndays + 1))
+        for r in range(lane, b, lanes):
+            _simulate_one(
+                spacing[r],
+                u_cell[r],
+                u_block[r],
+                u_assign[r],
+                e_drop[r],
+                e_event[r],
+                cum_rate,
+                rate_edges,
+                window,
+                admin_by_offset,
+                cell_cum,
+                block_sizes,
+                ratio_t,
+                ratio_sum,
+                months_per_drop_unit,
+                every,
+                fu_by_months,
+                threshold_by_months,
+                inv_shape,
+                scale,
+                hr,
+                time,
+                event,
+                treated,
+            )
+            _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out[r], work)
+            if keep_data:
+                times[r] = time
+                events[r] = event
+                arms[r] = treated
     return out, times, events, arms
 
 
-@njit(parallel=True, cache=True)
-def analyse_block(time, event, treated, ndays, conf, z, efron, tau):
+@njit(parallel=True, cache=True, error_model="numpy")
+def analyse_block(time, event, treated, ndays, conf, z, efron, tau, lanes):
     """Analyse given data: rows are replicates, integer times (days) in [0, ndays)."""
     b = time.shape[0]
     out = np.full((b, NCOL), np.nan)
-    for r in prange(b):
-        _analyse_one(time[r], event[r], treated[r], ndays, conf, z, efron, tau, out[r])
+    lanes = max(1, min(b, lanes))
+    for lane in prange(lanes):
+        work = np.empty((15, ndays + 1))
+        for r in range(lane, b, lanes):
+            _analyse_one(time[r], event[r], treated[r], ndays, conf, z, efron, tau, out[r], work)
     return out
+
+
+@njit(cache=True, error_model="numpy")
+def p_values(log_hr, se, o_minus_e, var):
+    """Two-sided Wald p of the Cox coefficient and log-rank chi-square with its p (1 df):
+    2 * (1 - Phi(|b / se|)) = erfc(|b / se| / sqrt 2) and P(chi2_1 > x) = erfc(sqrt(x / 2))."""
+    n = log_hr.shape[0]
+    p_cox = np.empty(n)
+    chisq = np.empty(n)
+    p_lr = np.empty(n)
+    for i in range(n):
+        p_cox[i] = math.erfc(abs(log_hr[i] / se[i]) / math.sqrt(2.0))
+        chisq[i] = o_minus_e[i] * o_minus_e[i] / var[i]
+        p_lr[i] = math.erfc(math.sqrt(chisq[i] / 2.0))
+    return p_cox, chisq, p_lr
