@@ -1,0 +1,169 @@
+"""Benchmark: `walkback montecarlo` against a lifelines loop and an R survival loop, in one run.
+
+Per replicate, all three simulate a WalkBack-sized trial from the same calibrated model and
+compute the two Kaplan-Meier medians (with CIs) and the Cox hazard ratio (with CI):
+
+* walkback: the whole `walkback montecarlo --replicates N --seed 1 --json` process, timed from
+  outside (start-up, spec, calibration cache, compiled-kernel cache and all);
+* lifelines: a Python loop (walkback.simulate for the data, then KaplanMeierFitter x 2 with
+  median CIs, CoxPHFitter), timed inside the loop;
+* R: benchmarks/r_loop.R (the same simulation written in R, survfit + quantile + coxph), timed
+  inside R (R's start-up excluded, which favours R).
+
+It also checks agreement per replicate: on replicates simulated by the engine, lifelines' HR and
+medians vs walkback's. With --million it runs 1,000,000 replicates and reports peak memory.
+
+    python benchmarks/bench_montecarlo.py [--replicates 50000] [--lifelines 100] [--r 300]
+                                          [--million] [--json benchmarks/results/montecarlo.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+WALKBACK = [sys.executable, "-m", "walkback"]
+
+
+def run_walkback(replicates: int, seed: int = 1) -> dict:
+    """Time the whole CLI process; return its JSON plus the outside wall time and peak RSS."""
+    cmd = [*WALKBACK, "montecarlo", "--replicates", str(replicates), "--seed", str(seed), "--json"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out, err = proc.stdout.read(), proc.stderr.read()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"walkback montecarlo failed: {err.strip()}")
+    d = json.loads(out)
+    d["wall_seconds"] = wall
+    d["peak_rss_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
+    return d
+
+
+def lifelines_loop(replicates: int, seed: int = 1) -> dict:
+    from lifelines import CoxPHFitter, KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    from walkback.calibrate import calibrate
+    from walkback.simulate import simulate
+    from walkback.spec import load_spec
+
+    spec = load_spec("walkback")
+    model = calibrate(spec).model
+    t0 = time.perf_counter()
+    hrs = []
+    for i in range(replicates):
+        df = simulate(spec, seed * 1_000_003 + i, model)
+        d = df[["activity_limiting_days", "activity_limiting_event"]].copy()
+        d.columns = ["t", "e"]
+        d["arm"] = (df["arm"] == "intervention").astype(int)
+        for a in (1, 0):
+            kmf = KaplanMeierFitter().fit(d.t[d.arm == a], d.e[d.arm == a])
+            _ = kmf.median_survival_time_, median_survival_times(kmf.confidence_interval_)
+        cph = CoxPHFitter().fit(d, "t", "e")
+        hrs.append(float(np.exp(cph.params_["arm"])))
+    seconds = time.perf_counter() - t0
+    return {"replicates": replicates, "seconds": seconds, "per_replicate": seconds / replicates,
+            "hr_mean": float(np.mean(hrs))}
+
+
+def agreement(replicates: int, seed: int = 1) -> dict:
+    """lifelines on the engine's own simulated replicates: HR and medians vs walkback's."""
+    import pandas as pd
+    from lifelines import CoxPHFitter, KaplanMeierFitter
+
+    from walkback.montecarlo.engine import run_block, settings_from_spec
+    from walkback.spec import load_spec
+
+    settings = settings_from_spec(load_spec("walkback"), seed)
+    table, (times, events, treated) = run_block(settings, 0, replicates, keep_data=True)
+    hr_rel, med_equal, med_n = [], 0, 0
+    for i in range(replicates):
+        d = pd.DataFrame({"t": times[i], "e": events[i], "arm": treated[i].astype(int)})
+        hr = float(np.exp(CoxPHFitter().fit(d, "t", "e").params_["arm"]))
+        hr_rel.append(abs(hr / table["hr"][i] - 1))
+        for a, col in ((1, "median_treatment"), (0, "median_control")):
+            m = KaplanMeierFitter().fit(d.t[d.arm == a], d.e[d.arm == a]).median_survival_time_
+            med_n += 1
+            med_equal += bool(m == table[col][i] or (np.isinf(m) and np.isnan(table[col][i])))
+    return {"replicates": replicates, "hr_max_rel_diff": float(max(hr_rel)),
+            "medians_equal": med_equal, "medians_compared": med_n}
+
+
+def r_loop(replicates: int, seed: int = 1) -> dict | None:
+    if shutil.which("Rscript") is None:
+        return None
+    from walkback.montecarlo.engine import settings_from_spec
+    from walkback.spec import load_spec
+
+    s = settings_from_spec(load_spec("walkback"), seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        params, out = Path(tmp) / "params.json", Path(tmp) / "r.json"
+        params.write_text(json.dumps(dataclasses.asdict(s)))
+        subprocess.run(["Rscript", str(ROOT / "benchmarks" / "r_loop.R"), str(params),
+                        str(replicates), str(out)], check=True)
+        return json.loads(out.read_text())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--replicates", type=int, default=50_000)
+    ap.add_argument("--lifelines", type=int, default=100)
+    ap.add_argument("--r", type=int, default=300)
+    ap.add_argument("--agreement", type=int, default=200)
+    ap.add_argument("--million", action="store_true", help="also run 1,000,000 replicates")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    args = ap.parse_args()
+
+    print("warming up (calibration and compiled-kernel caches) ...", flush=True)
+    run_walkback(256)
+    wb = run_walkback(args.replicates)
+    wb_per = wb["wall_seconds"] / args.replicates
+    ll = lifelines_loop(args.lifelines)
+    r = r_loop(args.r)
+    agree = agreement(args.agreement)
+
+    rows = [("walkback (whole process)", args.replicates, wb["wall_seconds"], wb_per)]
+    rows.append(("lifelines loop", ll["replicates"], ll["seconds"], ll["per_replicate"]))
+    if r:
+        rows.append(("R survival loop", r["replicates"], r["seconds"], r["per_replicate"]))
+    print(f"\n{'':26}{'replicates':>11}{'seconds':>10}{'per replicate':>16}{'ratio':>10}")
+    for name, n, sec, per in rows:
+        ratio = per / wb_per
+        print(f"{name:26}{n:>11,}{sec:>10.2f}{1e6 * per:>13.1f} us{ratio:>9.0f}x")
+    print(f"\nwalkback: HR mean {wb['hr_mean']:.4f}, coverage {wb['hr_ci_coverage']:.3f}, "
+          f"power {wb['power_cox']:.3f}, peak RSS {wb['peak_rss_mb']:.0f} MB")
+    print(f"lifelines loop HR mean {ll['hr_mean']:.4f}"
+          + (f"; R loop HR mean {r['hr_mean']:.4f}" if r else "; R not available"))
+    print(f"agreement on {agree['replicates']} engine replicates: lifelines HR max relative "
+          f"difference {agree['hr_max_rel_diff']:.1e}; medians equal in "
+          f"{agree['medians_equal']}/{agree['medians_compared']}")
+    result = {"walkback": wb, "lifelines": ll, "r": r, "agreement": agree,
+              "ratio_r": (r["per_replicate"] / wb_per) if r else None,
+              "ratio_lifelines": ll["per_replicate"] / wb_per, "cpu_count": os.cpu_count()}
+    if args.million:
+        big = run_walkback(1_000_000)
+        print(f"1,000,000 replicates: {big['wall_seconds']:.1f} s, peak RSS "
+              f"{big['peak_rss_mb']:.0f} MB")
+        result["million"] = {"wall_seconds": big["wall_seconds"],
+                             "peak_rss_mb": big["peak_rss_mb"], "hr_mean": big["hr_mean"]}
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
