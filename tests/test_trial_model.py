@@ -23,7 +23,7 @@ import pytest
 from walkback.calibrate import calibrate, calibration_unknowns
 from walkback.reproduce import load_data, reproduce
 from walkback.simulate import simulate
-from walkback.spec import SpecError, TrialSpec, load_spec
+from walkback.spec import ECONOMIC_COLUMNS, SAFETY_COLUMNS, SpecError, TrialSpec, load_spec
 from walkback.twin import make_twin, write_twin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,6 +291,10 @@ def test_simulate_columns(specs, sims, key):
     expected += [c.name for c in spec.covariates] + ["followup_days"]
     for name in spec.outcomes:
         expected += [f"{name}_days", f"{name}_event"]
+    if spec.safety is not None:
+        expected += list(SAFETY_COLUMNS)
+    if spec.economics is not None:
+        expected += list(ECONOMIC_COLUMNS)
     assert list(f.columns) == expected
     assert len(f) == spec.n_total
     assert f["participant_id"].is_unique

@@ -68,7 +68,7 @@ class CalibrationRow:
             "target": self.target,
             "label": self.label,
             "published": self.published,
-            "expected": self.expected,
+            "expected": None if math.isnan(self.expected) else self.expected,
             "method": self.method,
             "derived": self.derived,
         }
@@ -270,7 +270,12 @@ def _read_disk_cache(spec: TrialSpec, replicates: int, seed: int) -> Calibration
         if d["spec_sha256"] != spec.sha256:
             return None
         solved = {k: float(v) for k, v in d["solved"].items()}
-        rows = tuple(CalibrationRow(**r) for r in d["targets"])
+        rows = tuple(
+            CalibrationRow(
+                **{**r, "expected": float("nan") if r["expected"] is None else r["expected"]}
+            )
+            for r in d["targets"]
+        )
         model = model_from_spec(spec, solved)
         return Calibration(
             spec.name, spec.sha256, model, solved, rows, replicates, seed, tuple(d["notes"])
@@ -343,14 +348,40 @@ def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]
             dist = stats.truncnorm(a, b, loc=loc, scale=scale)
             value = float(dist.mean() if t.statistic == "mean" else dist.std())
             method = "truncated normal (closed form)"
-        elif t.statistic == "share":
+        elif t.statistic == "share" and t.column in model.covariates:
             p = model.covariates[t.column]
             value = p["share"] if t.level == p["levels"][0] else 1 - p["share"]
             method = "model share"
+        elif t.statistic == "share" and spec.safety is not None:
+            value, method = spec.safety.ae_share[t.arm].value, "spec adverse-event share"
+        elif t.statistic == "sum" and spec.safety is not None:
+            value, method = spec.safety.lower_limb_total[t.arm].value, "spec expected events"
+        elif t.statistic == "icer" and spec.economics is not None:
+            value, method = _expected_icer(spec), "economic model means (closed form, no cap)"
+        elif t.statistic in ("fisher_p", "prob_cost_effective"):
+            value, method = float("nan"), "a property of one dataset: matched by the twin"
         else:
             value, method = ev.expected(model, t, cache), mc
         rows.append(CalibrationRow(t.name, t.label, t.value, float(value), method, t.derived))
     return rows
+
+
+def _expected_icer(spec: TrialSpec) -> float:
+    """Model ICER from the economic assumptions' means (utility cap at 1 ignored)."""
+    p = spec.economics.params
+    d_cost = (
+        p["programme_sessions"] * p["programme_attendance"] * p["programme_cost_per_session"]
+        + p["programme_fixed_cost"]
+        + (p["visits_mean_treatment"] - p["visits_mean_control"]) * p["cost_per_visit"]
+        + (p["workdays_mean_treatment"] - p["workdays_mean_control"]) * p["cost_per_workday"]
+    )
+    # trapezoids at 0, 3, 6, 12 months: weights 0.125 (3m), 0.25 (6m), 0.25 (12m) on the effects
+    d_qaly = (
+        0.25 * (0 + p["utility_effect_3m"]) / 2
+        + 0.25 * (p["utility_effect_3m"] + p["utility_effect_6m"]) / 2
+        + 0.5 * (p["utility_effect_6m"] + p["utility_effect_12m"]) / 2
+    )
+    return d_cost / d_qaly if d_qaly else float("nan")
 
 
 __all__ = ["ARM_KEYS", "Calibration", "CalibrationError", "CalibrationRow", "calibrate"]

@@ -22,7 +22,58 @@ from typing import Any
 from walkback._typing import CONF_TYPES, TIES
 from walkback.exceptions import WalkbackError
 
-STATISTICS = ("count", "km_median", "cox_hr", "cox_p", "events", "mean", "sd", "share")
+STATISTICS = (
+    "count",
+    "km_median",
+    "cox_hr",
+    "cox_p",
+    "events",
+    "mean",
+    "sd",
+    "share",
+    "sum",
+    "fisher_p",
+    "icer",
+    "prob_cost_effective",
+)
+#: participant-level safety and economic columns a spec may target (see [safety], [economics])
+SAFETY_COLUMNS = ("adverse_event_12m", "lower_limb_ae_count")
+ECONOMIC_COLUMNS = (
+    "healthcare_visits_12m",
+    "work_days_lost_12m",
+    "cost_intervention_aud",
+    "cost_healthcare_aud",
+    "cost_productivity_aud",
+    "cost_total_aud",
+    "eq5d_baseline",
+    "eq5d_3m",
+    "eq5d_6m",
+    "eq5d_12m",
+    "qaly_12m",
+)
+#: numbers the [economics] section must give (all assumptions: the paper's breakdown is not public)
+ECONOMIC_PARAMS = (
+    "visits_mean_treatment",
+    "visits_mean_control",
+    "visits_dispersion",
+    "cost_per_visit",
+    "other_healthcare_cost_mean",
+    "workdays_mean_treatment",
+    "workdays_mean_control",
+    "workdays_dispersion",
+    "cost_per_workday",
+    "programme_sessions",
+    "programme_cost_per_session",
+    "programme_attendance",
+    "programme_fixed_cost",
+    "utility_baseline_mean",
+    "utility_baseline_sd",
+    "utility_person_sd",
+    "utility_time_sd",
+    "utility_effect_3m",
+    "utility_effect_6m",
+    "utility_effect_12m",
+)
 ARM_KEYS = ("treatment", "control")
 
 
@@ -56,6 +107,7 @@ class Target:
     arm: str | None = None
     column: str | None = None
     level: str | None = None
+    wtp: float | None = None
     derived: bool = False
 
     def passes(self, value: float | None, which: str = "value") -> bool:
@@ -103,6 +155,27 @@ class Covariate:
 
 
 @dataclass(frozen=True)
+class Safety:
+    """Adverse events over 12 months: share with at least one per arm; lower-limb events per
+    arm (totals), spread over participants with gamma-distributed individual rates."""
+
+    ae_share: dict[str, Param]
+    lower_limb_total: dict[str, Param]
+    lower_limb_rate_shape: float
+
+
+@dataclass(frozen=True)
+class Economics:
+    """Costs (AUD) and EQ-5D utilities over 12 months; every number an assumption."""
+
+    currency: str
+    wtp: float
+    resamples: int
+    seed: int
+    params: dict[str, float]
+
+
+@dataclass(frozen=True)
 class TrialSpec:
     """A validated trial specification."""
 
@@ -134,6 +207,8 @@ class TrialSpec:
     analysis_strata: tuple[str, ...]
     twin_seed: int
     twin_max_attempts: int
+    safety: Safety | None = None
+    economics: Economics | None = None
 
     def target(self, name: str) -> Target:
         for t in self.targets:
@@ -296,7 +371,8 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
             outcome=t.get("outcome"),
             arm=t.get("arm"),
             column=t.get("column"),
-            level=t.get("level"),
+            level=None if t.get("level") is None else str(t.get("level")),
+            wtp=(r.number(t["wtp"], f"targets.{name}.wtp", positive=True) if "wtp" in t else None),
             derived=bool(t.get("derived", False)),
         )
         need = {
@@ -308,6 +384,10 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
             "mean": ["column"],
             "sd": ["column"],
             "share": ["column", "level"],
+            "sum": ["column"],
+            "fisher_p": ["column"],
+            "icer": [],
+            "prob_cost_effective": ["wtp"],
         }[stat]
         for key in need:
             if getattr(tgt, key) is None:
@@ -472,8 +552,17 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
     for t in targets:
         if t.outcome is not None and t.outcome not in outcomes:
             raise r.fail(f"targets.{t.name}.outcome", "names no outcome in [outcomes]", t.outcome)
-        if t.column is not None and t.column not in {c.name for c in covs}:
-            raise r.fail(f"targets.{t.name}.column", "names no covariate in [covariates]", t.column)
+        known = {c.name for c in covs} | set(SAFETY_COLUMNS) | set(ECONOMIC_COLUMNS)
+        if t.column is not None and t.column not in known:
+            raise r.fail(
+                f"targets.{t.name}.column",
+                "names no covariate, safety or economic column",
+                t.column,
+            )
+    safety = _safety(r, raw)
+    economics = _economics(r, raw)
+    if any(t.statistic in ("icer", "prob_cost_effective") for t in targets) and economics is None:
+        raise r.fail("economics", "is required by the icer / prob_cost_effective targets")
 
     an = r.table(raw, "analysis", "", required=False)
     conf_type = an.get("conf_type", "log")
@@ -519,7 +608,62 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
         analysis_strata=astrata,
         twin_seed=_nonneg_int(r, tw, "seed", 0),
         twin_max_attempts=_nonneg_int(r, tw, "max_attempts", 2000),
+        safety=safety,
+        economics=economics,
     )
+
+
+def _arm_params(r: _Reader, table: dict, key: str, where: str, unit: bool = False):
+    sub = r.table(table, key, where)
+    return {a: r.param(sub.get(a), f"{where}.{key}.{a}", unit=unit) for a in ARM_KEYS}
+
+
+def _safety(r: _Reader, raw: dict) -> Safety | None:
+    sf = r.table(raw, "safety", "", required=False)
+    if not sf:
+        return None
+    shares = _arm_params(r, sf, "adverse_event_share", "safety", unit=True)
+    totals = _arm_params(r, sf, "lower_limb_events", "safety")
+    for a, p in totals.items():
+        if p.value is None or p.value != int(p.value) or p.value < 0:
+            raise r.fail(f"safety.lower_limb_events.{a}", "must be a whole number >= 0", p.value)
+    shape = r.number(
+        sf.get("lower_limb_rate_shape", 1.0), "safety.lower_limb_rate_shape", positive=True
+    )
+    return Safety(shares, totals, shape)
+
+
+def _economics(r: _Reader, raw: dict) -> Economics | None:
+    ec = r.table(raw, "economics", "", required=False)
+    if not ec:
+        return None
+    params = {}
+    for k in ECONOMIC_PARAMS:
+        if k not in ec:
+            raise r.fail(f"economics.{k}", "is required")
+        params[k] = r.number(ec[k], f"economics.{k}", positive=not k.startswith("utility_effect"))
+    if not 0 < params["programme_attendance"] <= 1:
+        raise r.fail(
+            "economics.programme_attendance", "must be in (0, 1]", params["programme_attendance"]
+        )
+    if not 0 < params["utility_baseline_mean"] < 1:
+        raise r.fail(
+            "economics.utility_baseline_mean", "must be in (0, 1)", params["utility_baseline_mean"]
+        )
+    return Economics(
+        currency=r.get(ec, "currency", "economics", str, default="AUD"),
+        wtp=r.number(ec.get("wtp", 28000), "economics.wtp", positive=True),
+        resamples=_pos(r, ec, "bootstrap_resamples", 5000),
+        seed=_pos(r, ec, "bootstrap_seed", 1),
+        params=params,
+    )
+
+
+def _pos(r: _Reader, table: dict, key: str, default: int) -> int:
+    v = r.get(table, key, "economics", int, default=default)
+    if v < 1:
+        raise r.fail(f"economics.{key}", "must be a whole number >= 1", v)
+    return v
 
 
 def _nonneg_int(r: _Reader, table: dict, key: str, default: int) -> int:

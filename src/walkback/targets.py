@@ -8,14 +8,14 @@ construction on arrays.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from walkback.estimators import cox, kaplan_meier
 from walkback.exceptions import DataError, EstimationError
-from walkback.spec import Target, TrialSpec
+from walkback.spec import ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class TrialArrays:
     outcomes: dict[str, tuple[np.ndarray, np.ndarray]]
     covariates: dict[str, np.ndarray]
     strata: np.ndarray | None = None
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # safety and economic columns
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,11 @@ def arrays_from_frame(spec: TrialSpec, frame: pd.DataFrame, source: str = "data"
                 if c.distribution == "normal"
                 else frame[c.name].astype(str).str.strip().to_numpy()
             )
+    columns = {
+        c: _numeric(frame[c], c, source)
+        for c in (*SAFETY_COLUMNS, *ECONOMIC_COLUMNS)
+        if c in frame.columns
+    }
     strata = None
     if spec.analysis_strata:
         missing = [s for s in spec.analysis_strata if s not in frame.columns]
@@ -119,7 +125,7 @@ def arrays_from_frame(spec: TrialSpec, frame: pd.DataFrame, source: str = "data"
         strata = pd.factorize(
             frame[list(spec.analysis_strata)].astype(str).agg("|".join, axis=1), sort=True
         )[0]
-    return TrialArrays(treated, outcomes, covs, strata)
+    return TrialArrays(treated, outcomes, covs, strata, columns)
 
 
 def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
@@ -143,7 +149,28 @@ def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue |
     arm_mask = None if t.arm is None else (data.treated == (t.arm == "treatment"))
     if t.statistic == "count":
         return TargetValue(float(arm_mask.sum()))
-    if t.statistic in ("mean", "sd", "share"):
+    if t.statistic in ("share", "sum", "fisher_p") and t.column in data.columns:
+        x = data.columns[t.column]
+        if t.statistic == "fisher_p":
+            from walkback.safety import compare_proportions
+
+            return TargetValue(compare_proportions(x, data.treated).fisher_p)
+        xa = x if arm_mask is None else x[arm_mask]
+        if t.statistic == "sum":
+            return TargetValue(float(xa.sum()))
+        return TargetValue(float(np.mean(xa == float(t.level))))
+    if t.statistic in ("icer", "prob_cost_effective"):
+        if "cost_total_aud" not in data.columns or "qaly_12m" not in data.columns:
+            return None
+        from walkback import economics
+
+        cost, qaly = data.columns["cost_total_aud"], data.columns["qaly_12m"]
+        if t.statistic == "icer":
+            return TargetValue(economics.incremental(cost, qaly, data.treated).icer)
+        ec = spec.economics
+        boot = economics.bootstrap(cost, qaly, data.treated, resamples=ec.resamples, seed=ec.seed)
+        return TargetValue(boot.prob_cost_effective(t.wtp))
+    if t.statistic in ("mean", "sd", "share", "sum", "fisher_p"):
         if t.column not in data.covariates:
             return None
         x = data.covariates[t.column]
@@ -151,7 +178,10 @@ def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue |
             return TargetValue(float(np.mean(x)))
         if t.statistic == "sd":
             return TargetValue(float(np.std(x, ddof=1)))
-        return TargetValue(float(np.mean(x == t.level)))
+        if t.statistic != "share":
+            return None
+        xa = x if arm_mask is None else x[arm_mask]
+        return TargetValue(float(np.mean(xa == t.level)))
     if t.outcome not in data.outcomes:
         return None
     time, event = data.outcomes[t.outcome]

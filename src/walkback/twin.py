@@ -17,6 +17,13 @@ attempt])``):
    of participants with an event, remove the extra recurrence of, or add one (a day drawn from the
    model, within follow-up) to, as few participants as needed; keep the attempt when its targets
    pass.
+5. **Safety**: lower-limb adverse events drawn given the published totals per arm (multinomial
+   over the participants' gamma-frailty rates, the conditional law of the model's counts);
+   keep the attempt when the adverse-event shares and Fisher's p round to the published ones.
+6. **Economics**: costs and utilities from the model; the treatment arm's programme cost is
+   shifted by one amount (to the cent, at most AU$100 a participant) so the ICER is the published
+   one; keep the attempt when the bootstrap probability of cost-effectiveness (the spec's seed and
+   resamples) rounds to the published one.
 
 Attempts are tried in order, so the twin is the same bytes on every run with the pinned numpy.
 """
@@ -44,10 +51,12 @@ from walkback.simulate import (
     correlation_matrix,
     draw_baseline,
     draw_covariates,
+    draw_economics,
+    draw_safety,
     followup_days,
     stream_names,
 )
-from walkback.spec import Target, TrialSpec
+from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
 from walkback.targets import TrialArrays, check, target_value
 
 MARGIN = 1e-3  # a twin value must sit this share of the printed precision inside the rounding edge
@@ -98,7 +107,8 @@ def make_twin(
     say(f"baseline: attempt {i}")
 
     # 2. covariates
-    cov_targets = [t for t in spec.targets if t.statistic in ("mean", "sd", "share")]
+    cov_names = {c.name for c in spec.covariates}
+    cov_targets = [t for t in spec.targets if t.column in cov_names and not t.derived]
     for i in range(budget):
         covs = draw_covariates(spec, model, _rng(spec, "covariates", i), n)
         data = TrialArrays(treated, {}, dict(covs))
@@ -160,7 +170,47 @@ def make_twin(
             raise TwinError(_fail_msg(spec, f"outcome {o.name}", tg, budget))
         say(f"{o.name}: attempt {i}")
 
-    frame = assemble(spec, base, covs, days, fu)
+    extra: dict[str, np.ndarray] = {}
+    # 5. safety: lower-limb events drawn given the published totals; adverse-event flags
+    if spec.safety is not None:
+        tg = [t for t in spec.targets if t.column in SAFETY_COLUMNS and not t.derived]
+        totals = {a: int(spec.safety.lower_limb_total[a].value) for a in ARM_KEYS}
+        for i in range(budget):
+            cols = draw_safety(spec, _rng(spec, "safety", i), treated, totals)
+            if _columns_pass(spec, tg, treated, cols):
+                attempts["safety"] = i
+                extra.update(cols)
+                break
+        else:
+            raise TwinError(_fail_msg(spec, "safety", tg, budget))
+        say(f"safety: attempt {i}")
+    # 6. economics: costs and utilities; the programme cost is shifted (equally for everyone in
+    # the treatment arm, to the cent) so the ICER is the published one
+    if spec.economics is not None:
+        tg = [
+            t
+            for t in spec.targets
+            if not t.derived
+            and (t.statistic in ("icer", "prob_cost_effective") or t.column in ECONOMIC_COLUMNS)
+        ]
+        icer = next((t for t in tg if t.statistic == "icer"), None)
+        shift = 0.0
+        for i in range(budget):
+            cols = draw_economics(spec, _rng(spec, "economics", i), treated)
+            if icer is not None:
+                cols, shift = _hit_icer(cols, treated, icer.value)
+                if cols is None:
+                    continue
+            if _columns_pass(spec, tg, treated, cols):
+                attempts["economics"] = i
+                extra.update(cols)
+                break
+        else:
+            raise TwinError(_fail_msg(spec, "economics", tg, budget))
+        nudges["programme_cost_shift_aud"] = round(shift, 2)
+        say(f"economics: attempt {i}")
+
+    frame = assemble(spec, base, covs, days, fu, extra)
     meta = {
         "spec": spec.name,
         "spec_source": spec.source,
@@ -181,6 +231,42 @@ def make_twin(
         "rows": int(len(frame)),
     }
     return TwinResult(frame, meta)
+
+
+def _columns_pass(spec, tg, treated, cols) -> bool:
+    data = TrialArrays(treated, {}, {}, None, cols)
+    return all(check(t, target_value(spec, t, data), MARGIN) for t in tg)
+
+
+MAX_PROGRAMME_SHIFT = 100.0  # AUD per participant: larger moves would no longer be plausible
+
+
+def _hit_icer(cols: dict, treated: np.ndarray, icer: float):
+    """Shift every treatment-arm programme cost by the same amount (to the cent; the remainder
+    of the cents goes one each to the first participants) so dCost / dQALY equals ``icer``."""
+    q, total = cols["qaly_12m"], cols["cost_total_aud"]
+    t = treated.astype(bool)
+    d_qaly = q[t].mean() - q[~t].mean()
+    if not d_qaly > 0:
+        return None, 0.0
+    needed = icer * d_qaly - (total[t].mean() - total[~t].mean())
+    if abs(needed) > MAX_PROGRAMME_SHIFT:
+        return None, 0.0
+    idx = np.flatnonzero(t)
+    cents = int(round(needed * idx.size * 100))
+    each, extra = divmod(cents, idx.size)
+    add = np.full(idx.size, each, dtype=np.int64)
+    add[:extra] += 1
+    cost_int = cols["cost_intervention_aud"].copy()
+    cost_int[idx] = np.round(cost_int[idx] + add / 100.0, 2)
+    if (cost_int < 0).any():
+        return None, 0.0
+    out = dict(cols)
+    out["cost_intervention_aud"] = cost_int
+    out["cost_total_aud"] = np.round(
+        cost_int + cols["cost_healthcare_aud"] + cols["cost_productivity_aud"], 2
+    )
+    return out, float(needed)
 
 
 def _outcome_targets(spec: TrialSpec, name: str) -> list[Target]:
