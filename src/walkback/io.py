@@ -320,3 +320,105 @@ def _check_separator(header: list[str], source: str, requested: list[str]) -> No
                 fix="re-save the file with commas between values "
                 f"(e.g. pandas.read_csv(path, sep={char!r}).to_csv(new_path, index=False))",
             )
+
+
+def read_table(
+    path: str | os.PathLike[str], columns: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """Read a CSV or Parquet file with the same checks as :func:`read_trial` (text, separator,
+    field counts, empty files) and require ``columns``.
+
+    Returns the frame (CSV cells as text), the line (CSV) or row (Parquet) number of each record,
+    and the unit name ("line" or "row") for messages.
+    """
+    source = os.fspath(path)
+    data = _read_bytes(Path(source), source)
+    suffix = Path(source).suffix.lower()
+    if suffix in _PARQUET_SUFFIXES or (
+        suffix not in _CSV_SUFFIXES and data.startswith(_PARQUET_MAGIC)
+    ):
+        frame = _parse_parquet(data, source, time_col="", event_col="")
+        lines, unit = np.arange(1, len(frame) + 1), "row"
+    else:
+        frame, lines = _parse_csv(data, source, list(columns))
+        unit = "line"
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            f"missing column{'s' if len(missing) > 1 else ''} "
+            + ", ".join(f"'{c}'" for c in missing),
+            source=source,
+            fix="the columns present are " + ", ".join(f"'{c}'" for c in frame.columns),
+        )
+    return frame, lines, unit
+
+
+def numeric_column(
+    frame: pd.DataFrame,
+    name: str,
+    lines: np.ndarray,
+    unit: str,
+    source: str,
+    *,
+    minimum: float | None = None,
+    whole: bool = False,
+) -> np.ndarray:
+    """A column as finite floats; one clear error naming the lines and values otherwise."""
+    raw = frame[name]
+    values = pd.to_numeric(
+        raw.astype(str).str.strip() if raw.dtype == object else raw, errors="coerce"
+    ).to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    rule = "must be a finite number"
+    if not bad.any() and minimum is not None:
+        bad = values < minimum
+        rule = f"must be >= {minimum:g}"
+    if not bad.any() and whole:
+        bad = values != np.round(values)
+        rule = "must be a whole number"
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        err = DataError(
+            rule,
+            source=source,
+            column=name,
+            lines=[int(x) for x in lines[bad]],
+            value=raw.iloc[first],
+            fix="correct or remove those values",
+        )
+        raise err.with_unit(unit) if unit != "line" else err
+    return values
+
+
+def arm_column(
+    frame: pd.DataFrame,
+    name: str,
+    treatment: str,
+    control: str,
+    lines: np.ndarray,
+    unit: str,
+    source: str,
+) -> np.ndarray:
+    """Treatment indicator from an arm column; every label must be one of the two."""
+    labels = frame[name].map(lambda v: str(v).strip()).to_numpy()
+    bad = ~np.isin(labels, [str(treatment), str(control)])
+    if bad.any():
+        err = DataError(
+            f"arm label is neither treatment '{treatment}' nor control '{control}'",
+            source=source,
+            column=name,
+            lines=[int(x) for x in lines[bad]],
+            value=labels[bad][0],
+            fix="recode those rows, or pass --treatment/--control",
+        )
+        raise err.with_unit(unit) if unit != "line" else err
+    treated = labels == str(treatment)
+    if treated.all() or not treated.any():
+        missing = control if treated.all() else treatment
+        raise DataError(
+            f"no rows in the arm labelled '{missing}'",
+            source=source,
+            column=name,
+            fix="a comparison needs both arms",
+        )
+    return treated
