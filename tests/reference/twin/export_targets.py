@@ -4,9 +4,11 @@
 
 For every entry in TWINS below this writes ``tests/reference/twin/<name>_targets.json``: the twin
 CSV (path relative to the repo root, and its sha256), the spec's arm labels and conventions
-(conf_type, ties, strata, alpha) and every non-derived target. ``twin_check.R`` then computes each
-target with R survival from the CSV alone and writes ``<name>_r.json``; the parity test
-(tests/test_twin_r_parity.py) compares R's values with the published figures and with walkback's.
+(conf_type, ties, strata, alpha), walkback's bootstrap settings (the [economics] resamples and
+seed, for the record) and every non-derived target (with its column, level, arm and wtp).
+``twin_check.R`` then computes each target in R (survival for the time-to-event figures) from the
+CSV alone and writes ``<name>_r.json``; the parity test (tests/test_twin_r_parity.py) compares R's
+values with the published figures and with walkback's.
 
 Two kinds of entry:
 
@@ -102,6 +104,7 @@ def export(entry: Committed | Built, out_dir: Path = HERE) -> Path:
             "arm": t.arm,
             "column": t.column,
             "level": t.level,
+            "wtp": t.wtp,
             "value": t.value,
             "ci": list(t.ci) if t.ci is not None else None,
             "precision": t.precision,
@@ -124,6 +127,12 @@ def export(entry: Committed | Built, out_dir: Path = HERE) -> Path:
             "strata": list(spec.analysis_strata),
             "alpha": spec.alpha,
         },
+        # walkback's own bootstrap (prob_cost_effective); twin_check.R runs its own with R's RNG
+        "bootstrap": (
+            None
+            if spec.economics is None
+            else {"resamples": spec.economics.resamples, "seed": spec.economics.seed}
+        ),
         "targets": targets,
     }
     out = out_dir / f"{entry.name}_targets.json"

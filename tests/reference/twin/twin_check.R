@@ -12,16 +12,32 @@
 #   cox_p      summary(coxph)$coefficients Wald p
 #   events     sum of the outcome's event column (within the arm when the target has one)
 #   mean, sd   mean(x), sd(x) (n - 1)
-#   share      mean(x == level)
+#   share      mean(x == level) within the arm (if any); compared as numbers when the column
+#              and the level are numeric (a 0/1 flag, level "1"), else as text
+#   sum        sum(x) within the arm (if any)
+#   fisher_p   fisher.test(table(x, arm))$p.value: two-sided, on a 0/1 column
+#   icer       (mean cost_total_aud T - C) / (mean qaly_12m T - C)
+#   prob_cost_effective
+#              share of bootstrap replicates with wtp * dQALY - dCost > 0; participants are
+#              resampled with replacement within each arm, BOOT_RESAMPLES replicates after
+#              set.seed(BOOT_SEED) (Mersenne-Twister, Rejection sampling). R's RNG is not numpy's,
+#              so this differs from walkback's by Monte Carlo error.
 # rounds_to_published: |x - published| < precision / 2 for the estimate and, when the target
-# has a CI, for each limit. A target that does not round is reported (and shows up in the
-# parity test); it is not an error. Any error -- and any warning, promoted to an error --
-# stops the script with a non-zero exit status. Outputs are generated; never edit them.
+# has a CI, for each limit; for prob_cost_effective instead |x - published| <= BOOT_TOL (the
+# target records the tolerance, resamples and seed). A target that does not round is reported
+# (and shows up in the parity test); it is not an error. Any error -- and any warning, promoted
+# to an error -- stops the script with a non-zero exit status. Outputs are generated; never
+# edit them.
 
 options(warn = 2, stringsAsFactors = FALSE)
 invisible(Sys.setlocale("LC_COLLATE", "C"))
 
 fail <- function(...) stop(paste0(...), call. = FALSE)
+
+# R's own bootstrap for prob_cost_effective (walkback's uses numpy and the spec's settings)
+BOOT_RESAMPLES <- 2000L
+BOOT_SEED <- 2024L
+BOOT_TOL <- 0.02
 
 main <- function() {
   suppressPackageStartupMessages({
@@ -140,8 +156,32 @@ target_value <- function(t, raw, spec) {
     return(c(if (stat == "mean") mean(x) else sd(x), NA, NA))
   }
   if (stat == "share") {
-    x <- column(raw, t$column, spec, numeric = FALSE)
-    return(c(mean(x == t$level), NA, NA))
+    x <- column(raw, t$column, spec, numeric = FALSE)[in_arm]
+    lv <- as.character(t$level)
+    xn <- suppressWarnings(as.numeric(x))
+    ln <- suppressWarnings(as.numeric(lv))
+    hit <- if (!is.na(ln) && !anyNA(xn)) xn == ln else x == lv
+    return(c(mean(hit), NA, NA))
+  }
+  if (stat == "sum") return(c(sum(column(raw, t$column, spec)[in_arm]), NA, NA))
+  treat <- raw$arm == spec$arms$treatment
+  if (stat == "fisher_p") {
+    x <- column(raw, t$column, spec)
+    if (!all(x %in% c(0, 1))) fail(t$name, ": ", t$column, " must be 0/1 for fisher_p")
+    tab <- table(factor(x, levels = c(0, 1)), factor(treat, levels = c(FALSE, TRUE)))
+    return(c(fisher.test(tab)$p.value, NA, NA))
+  }
+  if (stat %in% c("icer", "prob_cost_effective")) {
+    cost <- column(raw, "cost_total_aud", spec)
+    qaly <- column(raw, "qaly_12m", spec)
+    if (stat == "icer") {
+      dc <- mean(cost[treat]) - mean(cost[!treat])
+      dq <- mean(qaly[treat]) - mean(qaly[!treat])
+      return(c(dc / dq, NA, NA))
+    }
+    if (is.null(t$wtp)) fail(t$name, ": prob_cost_effective needs wtp")
+    return(structure(c(prob_cost_effective(cost, qaly, treat, as.numeric(t$wtp)), NA, NA),
+                     bootstrap = TRUE))
   }
   if (is.null(t$outcome)) fail(t$name, ": statistic ", stat, " needs an outcome")
   d <- outcome_data(raw, spec, t$outcome)
@@ -169,22 +209,49 @@ target_value <- function(t, raw, spec) {
   fail(t$name, ": unknown statistic '", stat, "'")
 }
 
+# Non-parametric bootstrap within arms: share of replicates with positive incremental net
+# monetary benefit at wtp. Seeded here, so the value does not depend on the order of targets.
+prob_cost_effective <- function(cost, qaly, treat, wtp) {
+  set.seed(BOOT_SEED, kind = "Mersenne-Twister", normal.kind = "Inversion",
+           sample.kind = "Rejection")
+  it <- which(treat)
+  ic <- which(!treat)
+  if (!length(it) || !length(ic)) fail("prob_cost_effective: both arms need participants")
+  nmb <- vapply(seq_len(BOOT_RESAMPLES), function(b) {
+    st <- it[sample.int(length(it), length(it), replace = TRUE)]
+    sc <- ic[sample.int(length(ic), length(ic), replace = TRUE)]
+    wtp * (mean(qaly[st]) - mean(qaly[sc])) - (mean(cost[st]) - mean(cost[sc]))
+  }, numeric(1))
+  mean(nmb > 0)
+}
+
 rounds <- function(x, ref, precision) !is.na(x) && is.finite(x) && abs(x - ref) < precision / 2
 
 check_twin <- function(spec, root) {
   raw <- read_twin(spec, root)
   targets <- lapply(spec$targets, function(t) {
     v <- target_value(t, raw, spec)
+    boot <- isTRUE(attr(v, "bootstrap"))
     pub <- as.numeric(t$value)
     prec <- as.numeric(t$precision)
     ci <- if (is.null(t$ci)) NULL else as.numeric(unlist(t$ci))
-    ok <- rounds(v[1], pub, prec)
+    ok <- if (boot) {
+      !is.na(v[1]) && abs(v[1] - pub) <= BOOT_TOL + 1e-12
+    } else {
+      rounds(v[1], pub, prec)
+    }
     if (!is.null(ci)) ok <- ok && rounds(v[2], ci[1], prec) && rounds(v[3], ci[2], prec)
-    list(name = t$name, statistic = t$statistic,
-         estimate = num(v[1]), lower = num(v[2]), upper = num(v[3]),
-         published = num(pub),
-         published_ci = if (is.null(ci)) NULL else list(num(ci[1]), num(ci[2])),
-         precision = num(prec), rounds_to_published = ok)
+    out <- list(name = t$name, statistic = t$statistic,
+                estimate = num(v[1]), lower = num(v[2]), upper = num(v[3]),
+                published = num(pub),
+                published_ci = if (is.null(ci)) NULL else list(num(ci[1]), num(ci[2])),
+                precision = num(prec), rounds_to_published = ok)
+    if (boot) {
+      out$bootstrap <- list(resamples = BOOT_RESAMPLES, seed = BOOT_SEED,
+                            rng = I(RNGkind()), wtp = num(t$wtp), tolerance = num(BOOT_TOL),
+                            within_arm = TRUE)
+    }
+    out
   })
   list(spec = spec$name, spec_sha256 = spec$spec_sha256, csv = spec$csv,
        csv_md5 = unname(tools::md5sum(file.path(root, spec$csv))),
