@@ -76,8 +76,12 @@ def lifelines_loop(replicates: int, seed: int = 1) -> dict:
         cph = CoxPHFitter().fit(d, "t", "e")
         hrs.append(float(np.exp(cph.params_["arm"])))
     seconds = time.perf_counter() - t0
-    return {"replicates": replicates, "seconds": seconds, "per_replicate": seconds / replicates,
-            "hr_mean": float(np.mean(hrs))}
+    return {
+        "replicates": replicates,
+        "seconds": seconds,
+        "per_replicate": seconds / replicates,
+        "hr_mean": float(np.mean(hrs)),
+    }
 
 
 def agreement(replicates: int, seed: int = 1) -> dict:
@@ -99,8 +103,12 @@ def agreement(replicates: int, seed: int = 1) -> dict:
             m = KaplanMeierFitter().fit(d.t[d.arm == a], d.e[d.arm == a]).median_survival_time_
             med_n += 1
             med_equal += bool(m == table[col][i] or (np.isinf(m) and np.isnan(table[col][i])))
-    return {"replicates": replicates, "hr_max_rel_diff": float(max(hr_rel)),
-            "medians_equal": med_equal, "medians_compared": med_n}
+    return {
+        "replicates": replicates,
+        "hr_max_rel_diff": float(max(hr_rel)),
+        "medians_equal": med_equal,
+        "medians_compared": med_n,
+    }
 
 
 def r_loop(replicates: int, seed: int = 1) -> dict | None:
@@ -113,8 +121,16 @@ def r_loop(replicates: int, seed: int = 1) -> dict | None:
     with tempfile.TemporaryDirectory() as tmp:
         params, out = Path(tmp) / "params.json", Path(tmp) / "r.json"
         params.write_text(json.dumps(dataclasses.asdict(s)))
-        subprocess.run(["Rscript", str(ROOT / "benchmarks" / "r_loop.R"), str(params),
-                        str(replicates), str(out)], check=True)
+        subprocess.run(
+            [
+                "Rscript",
+                str(ROOT / "benchmarks" / "r_loop.R"),
+                str(params),
+                str(replicates),
+                str(out),
+            ],
+            check=True,
+        )
         return json.loads(out.read_text())
 
 
@@ -144,22 +160,39 @@ def main() -> None:
     for name, n, sec, per in rows:
         ratio = per / wb_per
         print(f"{name:26}{n:>11,}{sec:>10.2f}{1e6 * per:>13.1f} us{ratio:>9.0f}x")
-    print(f"\nwalkback: HR mean {wb['hr_mean']:.4f}, coverage {wb['hr_ci_coverage']:.3f}, "
-          f"power {wb['power_cox']:.3f}, peak RSS {wb['peak_rss_mb']:.0f} MB")
-    print(f"lifelines loop HR mean {ll['hr_mean']:.4f}"
-          + (f"; R loop HR mean {r['hr_mean']:.4f}" if r else "; R not available"))
-    print(f"agreement on {agree['replicates']} engine replicates: lifelines HR max relative "
-          f"difference {agree['hr_max_rel_diff']:.1e}; medians equal in "
-          f"{agree['medians_equal']}/{agree['medians_compared']}")
-    result = {"walkback": wb, "lifelines": ll, "r": r, "agreement": agree,
-              "ratio_r": (r["per_replicate"] / wb_per) if r else None,
-              "ratio_lifelines": ll["per_replicate"] / wb_per, "cpu_count": os.cpu_count()}
+    print(
+        f"\nwalkback: HR mean {wb['hr_mean']:.4f}, coverage {wb['hr_ci_coverage']:.3f}, "
+        f"power {wb['power_cox']:.3f}, peak RSS {wb['peak_rss_mb']:.0f} MB"
+    )
+    print(
+        f"lifelines loop HR mean {ll['hr_mean']:.4f}"
+        + (f"; R loop HR mean {r['hr_mean']:.4f}" if r else "; R not available")
+    )
+    print(
+        f"agreement on {agree['replicates']} engine replicates: lifelines HR max relative "
+        f"difference {agree['hr_max_rel_diff']:.1e}; medians equal in "
+        f"{agree['medians_equal']}/{agree['medians_compared']}"
+    )
+    result = {
+        "walkback": wb,
+        "lifelines": ll,
+        "r": r,
+        "agreement": agree,
+        "ratio_r": (r["per_replicate"] / wb_per) if r else None,
+        "ratio_lifelines": ll["per_replicate"] / wb_per,
+        "cpu_count": os.cpu_count(),
+    }
     if args.million:
         big = run_walkback(1_000_000)
-        print(f"1,000,000 replicates: {big['wall_seconds']:.1f} s, peak RSS "
-              f"{big['peak_rss_mb']:.0f} MB")
-        result["million"] = {"wall_seconds": big["wall_seconds"],
-                             "peak_rss_mb": big["peak_rss_mb"], "hr_mean": big["hr_mean"]}
+        print(
+            f"1,000,000 replicates: {big['wall_seconds']:.1f} s, peak RSS "
+            f"{big['peak_rss_mb']:.0f} MB"
+        )
+        result["million"] = {
+            "wall_seconds": big["wall_seconds"],
+            "peak_rss_mb": big["peak_rss_mb"],
+            "hr_mean": big["hr_mean"],
+        }
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")

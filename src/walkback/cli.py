@@ -238,6 +238,24 @@ def _add_trial_model_commands(sub) -> None:
     r.set_defaults(func=_cmd_reproduce)
     _add_montecarlo_commands(sub)
     _add_safety_economics_commands(sub)
+    rp = sub.add_parser(
+        "report",
+        help="write the reports/ site: reproduction table, figures, notebooks, index.html",
+        description="Write a deterministic report site: reproduction.md/.json/.html (published "
+        "vs reproduced), figures (PNG and SVG), the notebooks executed in a fresh kernel and "
+        "rendered to HTML, and index.html linking them. Exit code 1 when a published figure "
+        "is not reproduced.",
+        epilog="example:\n  walkback report --data data/synthetic/walkback_twin.csv "
+        "--out-dir reports --notebooks notebooks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    rp.add_argument("--spec", default="walkback", help=SPEC_HELP)
+    rp.add_argument("--data", metavar="FILE", help="participant-level data (default: the twin)")
+    rp.add_argument("--out-dir", default="reports", metavar="DIR", help="default reports")
+    rp.add_argument(
+        "--notebooks", metavar="DIR", help="execute and render every notebook in DIR (omit to skip)"
+    )
+    rp.set_defaults(func=_cmd_report)
 
 
 def _arm_options(p: argparse.ArgumentParser) -> None:
@@ -336,6 +354,17 @@ def _add_safety_economics_commands(sub) -> None:
     e.set_defaults(func=_cmd_economics)
 
 
+def _json_ready(obj):
+    """NaN and infinities become null ("not defined"), as in every walkback JSON output."""
+    if isinstance(obj, dict):
+        return {k: _json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_ready(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    return obj
+
+
 def _read_arms(args, columns):
     from walkback.io import arm_column, read_table
 
@@ -349,9 +378,9 @@ def _cmd_safety(args: argparse.Namespace) -> int:
     from walkback.safety import compare_proportions, rate_ratio
 
     frame, lines, unit, treated = _read_arms(args, [args.ae_col, args.count_col])
-    ae = numeric_column(frame, args.ae_col, lines, unit, args.data, minimum=0, whole=True)
-    if (ae > 1).any():
-        raise UsageError(f"walkback safety: error: {args.ae_col} must be 0/1")
+    ae = numeric_column(
+        frame, args.ae_col, lines, unit, args.data, minimum=0, maximum=1, whole=True
+    )
     counts = numeric_column(frame, args.count_col, lines, unit, args.data, minimum=0, whole=True)
     level = 1 - args.alpha
     prop = compare_proportions(ae, treated, level)
@@ -362,7 +391,7 @@ def _cmd_safety(args: argparse.Namespace) -> int:
         "labels": {"treatment": args.treatment, "control": args.control},
     }
     if args.json:
-        print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
+        print(json.dumps(_json_ready(out), indent=2, sort_keys=True, allow_nan=False))
         return EXIT_OK
     pct = f"{100 * level:g}%"
     print(f"walkback safety: {args.data}")
@@ -432,7 +461,7 @@ def _cmd_economics(args: argparse.Namespace) -> int:
         "labels": {"treatment": args.treatment, "control": args.control},
     }
     if args.json:
-        print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
+        print(json.dumps(_json_ready(out), indent=2, sort_keys=True, allow_nan=False))
         return EXIT_OK
     pct = f"{100 * (1 - args.alpha):g}%"
     print(f"walkback economics: {args.data} ({args.cost_col}, {args.qaly_col})")
@@ -471,6 +500,31 @@ def _cmd_economics(args: argparse.Namespace) -> int:
             " [negative binomial]"
         )
     return EXIT_OK
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from walkback.report import site
+    from walkback.reproduce import load_data, reproduce, write_reports
+    from walkback.spec import load_spec
+
+    spec = load_spec(args.spec)
+    if args.notebooks and not Path(args.notebooks).is_dir():
+        raise UsageError(f"walkback report: error: --notebooks {args.notebooks} is not a folder")
+    if args.data:
+        frame, label = load_data(spec, args.data), args.data
+    else:
+        from walkback.twin import make_twin
+
+        frame, label = make_twin(spec).frame, f"{spec.name} synthetic twin"
+    rep = reproduce(spec, frame, label)
+    out = Path(args.out_dir)
+    written = write_reports(rep, out)
+    written += site.write_figures(spec, frame, out / "figures")
+    if args.notebooks:
+        written += site.render_notebooks(args.notebooks, out / "notebooks")
+    written.append(site.write_index(out, f"{spec.name}: reproduction report"))
+    print(f"wrote {len(written)} files to {out}/ (open {out / 'index.html'})")
+    return EXIT_OK if rep.all_passed else 1
 
 
 def _int_list(text: str) -> list[int]:
@@ -594,7 +648,10 @@ def _add_montecarlo_commands(sub) -> None:
         "sample size (--n) or generating hazard ratio (--hr) on a grid, next to Schoenfeld's "
         "formula evaluated at the simulated number of events. All grid points share the seed "
         "(common random numbers), so the curve is smooth.",
-        epilog="examples:\n  walkback power --n 300,500,700,900 --replicates 2000 --seed 1\n"
+        epilog="JSON keys (--json): spec, replicates, seed, grid: a list of {n, hr, alpha, "
+        "events_mean, power_logrank, power_logrank_mcse, power_cox, power_cox_mcse, "
+        "power_schoenfeld, hr_median, seconds}\n\n"
+        "examples:\n  walkback power --n 300,500,700,900 --replicates 2000 --seed 1\n"
         "  walkback power --hr 0.65,0.7,0.75,0.8 --replicates 2000 --seed 1 --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

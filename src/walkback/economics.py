@@ -42,6 +42,8 @@ class Incremental:
     @property
     def quadrant(self) -> str:
         """Where the point lies on the cost-effectiveness plane."""
+        if self.d_qaly == 0:
+            return "equally effective"
         if self.d_qaly > 0:
             return (
                 "more effective, cheaper (dominant)"

@@ -361,6 +361,7 @@ def numeric_column(
     source: str,
     *,
     minimum: float | None = None,
+    maximum: float | None = None,
     whole: bool = False,
 ) -> np.ndarray:
     """A column as finite floats; one clear error naming the lines and values otherwise."""
@@ -373,6 +374,9 @@ def numeric_column(
     if not bad.any() and minimum is not None:
         bad = values < minimum
         rule = f"must be >= {minimum:g}"
+    if not bad.any() and maximum is not None:
+        bad = values > maximum
+        rule = f"must be <= {maximum:g}"
     if not bad.any() and whole:
         bad = values != np.round(values)
         rule = "must be a whole number"
@@ -400,7 +404,9 @@ def arm_column(
     source: str,
 ) -> np.ndarray:
     """Treatment indicator from an arm column; every label must be one of the two."""
-    labels = frame[name].map(lambda v: str(v).strip()).to_numpy()
+    from walkback.schema import _label  # integral floats compare as integer text, as read_trial
+
+    labels = np.array([_label(v) for v in frame[name]], dtype=object)
     bad = ~np.isin(labels, [str(treatment), str(control)])
     if bad.any():
         err = DataError(

@@ -49,10 +49,13 @@ def compare_proportions(flag, treated, conf_level: float = 0.95) -> ProportionCo
     """Compare the share of participants with ``flag`` = 1 between arms."""
     from scipy import stats
 
-    f = np.asarray(flag).astype(int)
+    f = np.asarray(flag, dtype=float)
     t = np.asarray(treated).astype(bool)
+    if f.shape != t.shape or f.ndim != 1:
+        raise ValueError("flag and treated must be 1-D arrays of equal length")
     if not np.isin(f, (0, 1)).all():
         raise ValueError("the flag must be 0/1")
+    f = f.astype(int)
     nt, nc = int(t.sum()), int((~t).sum())
     if nt == 0 or nc == 0:
         raise ValueError("both arms need participants")
@@ -104,13 +107,38 @@ def rate_ratio(
         raise ValueError("counts must be whole numbers >= 0")
     if t.all() or not t.any():
         raise ValueError("both arms need participants")
+    if y[t].sum() == 0 or y[~t].sum() == 0:
+        # no events in an arm: the ratio is 0 or infinite and has no Wald CI; report the counts
+        ratio = 0.0 if y[t].sum() == 0 and y[~t].sum() > 0 else float("nan")
+        return RateRatio(
+            float(y[t].sum()),
+            float(y[~t].sum()),
+            float(y[t].mean()),
+            float(y[~t].mean()),
+            ratio if y[~t].sum() > 0 else float("nan"),
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            f"{model} (not estimable: no events in an arm)",
+            None,
+            conf_level,
+        )
     x = sm.add_constant(t.astype(float))
     if model == "poisson":
         fit = sm.GLM(y, x, family=sm.families.Poisson()).fit()
         b, se, disp = fit.params[1], fit.bse[1], None
     elif model == "negative_binomial":
-        fit = sm.NegativeBinomial(y, x, loglike_method="nb2").fit(disp=0, maxiter=200)
+        import warnings
+
+        with warnings.catch_warnings():  # judged below: a failed fit falls back to Poisson
+            warnings.simplefilter("ignore")
+            fit = sm.NegativeBinomial(y, x, loglike_method="nb2").fit(disp=0, maxiter=200)
         b, se, disp = fit.params[1], fit.bse[1], float(fit.params[-1])
+        if not (np.isfinite(b) and np.isfinite(se) and se > 0):
+            # no overdispersion to estimate (e.g. tiny data): the NB fit degenerates to Poisson
+            fit = sm.GLM(y, x, family=sm.families.Poisson()).fit()
+            b, se, disp = fit.params[1], fit.bse[1], 0.0
+            model = "negative_binomial (dispersion not estimable: Poisson fit)"
     else:
         raise ValueError(f"model must be 'negative_binomial' or 'poisson', got {model!r}")
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))

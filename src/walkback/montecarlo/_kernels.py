@@ -350,6 +350,8 @@ def _cox(n1, n0, d1, d0, nd, efron, start, out, col):
         if not info > 0.0:
             break
         step = u / info
+        if abs(beta) > 30.0:  # exp(30) ~ 1e13: every weight saturates; the maximum is at infinity
+            break
         if abs(step) < 1e-10:
             out[col] = beta + step
             out[col + 1] = 1.0 / math.sqrt(info)

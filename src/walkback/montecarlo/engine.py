@@ -307,15 +307,11 @@ class _Accumulator:
     sig_logrank: int = 0
     sig_cox: int = 0
     covered: int = 0
-    hr_sum: float = 0.0
-    hr_count: int = 0
     not_converged: int = 0
-    med_t_sum: float = 0.0
-    med_t_n: int = 0
-    med_c_sum: float = 0.0
-    med_c_n: int = 0
-    events_sum: float = 0.0
-    hrs: list = field(default_factory=list)
+    events_sum: int = 0
+    hrs: list = field(default_factory=list)  # 8 bytes a replicate each: means and medians are
+    med_t: list = field(default_factory=list)  # computed once at the end, so they do not depend
+    med_c: list = field(default_factory=list)  # on how replicates were split into blocks
 
     def add(self, t: dict[str, np.ndarray]) -> None:
         self.n += len(t["replicate"])
@@ -327,31 +323,29 @@ class _Accumulator:
         hr = t["hr"]
         ok = np.isfinite(hr)
         self.not_converged += int((~ok).sum())
-        self.hr_sum += float(hr[ok].sum())
-        self.hr_count += int(ok.sum())
         self.hrs.append(hr[ok].copy())
-        mt, mc = t["median_treatment"], t["median_control"]
-        self.med_t_sum += float(np.nansum(mt))
-        self.med_t_n += int(np.isfinite(mt).sum())
-        self.med_c_sum += float(np.nansum(mc))
-        self.med_c_n += int(np.isfinite(mc).sum())
-        self.events_sum += float((t["events_treatment"] + t["events_control"]).sum())
+        self.med_t.append(np.asarray(t["median_treatment"]).copy())
+        self.med_c.append(np.asarray(t["median_control"]).copy())
+        self.events_sum += int((t["events_treatment"] + t["events_control"]).sum())
 
     def summary(self) -> dict:
         hrs = np.concatenate(self.hrs) if self.hrs else np.array([])
+        mt = np.concatenate(self.med_t) if self.med_t else np.array([])
+        mc = np.concatenate(self.med_c) if self.med_c else np.array([])
+        mt, mc = mt[np.isfinite(mt)], mc[np.isfinite(mc)]
         n = max(self.n, 1)
         return {
             "replicates": self.n,
             "power_logrank": self.sig_logrank / n,
             "power_cox": self.sig_cox / n,
-            "hr_mean": self.hr_sum / self.hr_count if self.hr_count else None,
+            "hr_mean": float(hrs.mean()) if hrs.size else None,
             "hr_median": float(np.median(hrs)) if hrs.size else None,
             "hr_ci_coverage": self.covered / n,
             "generating_hr": self.generating_hr,
-            "median_intervention_mean": self.med_t_sum / self.med_t_n if self.med_t_n else None,
-            "median_control_mean": self.med_c_sum / self.med_c_n if self.med_c_n else None,
-            "median_intervention_not_reached": 1 - self.med_t_n / n,
-            "median_control_not_reached": 1 - self.med_c_n / n,
+            "median_intervention_mean": float(mt.mean()) if mt.size else None,
+            "median_control_mean": float(mc.mean()) if mc.size else None,
+            "median_intervention_not_reached": 1 - mt.size / n,
+            "median_control_not_reached": 1 - mc.size / n,
             "events_mean": self.events_sum / n,
             "cox_not_converged": self.not_converged,
         }
@@ -380,7 +374,19 @@ def _block_results(
             raise WalkbackError(
                 "--scheduler needs Dask: pip install 'walkback[distributed]'"
             ) from None
-        with Client(scheduler) as client:
+        import dask
+        from dask.utils import parse_timedelta
+
+        # fail within 10 s (Dask waits 30 s by default), or sooner if configured so
+        timeout = min(10.0, parse_timedelta(dask.config.get("distributed.comm.timeouts.connect")))
+        try:
+            client = Client(scheduler, timeout=timeout)
+        except OSError as exc:
+            raise WalkbackError(
+                f"--scheduler: cannot reach the Dask scheduler at {scheduler} ({exc}); check "
+                "the address (e.g. tcp://host:8786) and that the scheduler is running"
+            ) from None
+        with client:
             futures = [client.submit(run_block, settings, f, c, pure=False) for f, c in jobs]
             for fut in futures:  # in block order, so outputs are written in replicate order
                 yield fut.result()

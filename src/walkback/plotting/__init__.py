@@ -147,7 +147,7 @@ def km_plot(
             ax.annotate(
                 f"{m:g}",
                 (m, 0.0),
-                xytext=(2, 3),
+                xytext=(2, 3 + 8 * i),  # staggered: close medians stay legible
                 textcoords="offset points",
                 fontsize=6.5,
                 color=color,

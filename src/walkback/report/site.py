@@ -1,0 +1,262 @@
+"""The reports/ site: figures, the reproduction table as HTML, executed notebooks, an index.
+
+Everything is deterministic (no timestamps; fixed SVG ids; notebooks executed without timing
+metadata) and every number comes from a results file or a computation on the data, never from
+text typed here.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+FIGURE_FORMATS = ("png", "svg")
+
+
+def _save(fig, out: Path, name: str) -> list[Path]:
+    paths = []
+    for ext in FIGURE_FORMATS:
+        p = out / f"{name}.{ext}"
+        fig.savefig(p, metadata={"Software": None} if ext == "png" else {"Date": None})
+        paths.append(p)
+    return paths
+
+
+def write_figures(spec, frame: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """The trial's figures from participant-level data (the twin, or a user's dataset)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from walkback import plotting as wp
+    from walkback.economics import bootstrap
+    from walkback.estimators import cox, kaplan_meier
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    treated = (frame["arm"] == spec.arm_labels["treatment"]).to_numpy()
+    names = (
+        {"treatment": "Walking and education", "control": "No treatment"}
+        if (spec.name == "WalkBack")
+        else {a: spec.arm_labels[a] for a in ("treatment", "control")}
+    )
+    written: list[Path] = []
+    ticks = list(range(0, int(round(spec.max_months * spec.days_per_month)) + 1, 180))
+
+    def km(outcome: str) -> dict:
+        t = frame[f"{outcome}_days"].to_numpy(float)
+        e = frame[f"{outcome}_event"].to_numpy()
+        return {
+            names["treatment"]: kaplan_meier(t[treated], e[treated], conf_type=spec.conf_type),
+            names["control"]: kaplan_meier(t[~treated], e[~treated], conf_type=spec.conf_type),
+        }
+
+    with wp.style():
+        primary = spec.primary
+        p = wp.km_plot(km(primary.name), times=ticks, title=primary.label.capitalize())
+        written += _save(p.ax.figure, out, f"km_{primary.name}")
+        plt.close(p.ax.figure)
+
+        others = [o for o in spec.outcomes.values() if o.name != primary.name]
+        if others:
+            fig, axs = plt.subplots(1, len(others), figsize=(4.1 * len(others), 5.0), squeeze=False)
+            # appended table axes are outside constrained layout: leave room by hand
+            fig.subplots_adjust(wspace=0.5, left=0.11, right=0.97, top=0.93, bottom=0.04)
+            for ax, o in zip(axs[0], others, strict=True):
+                wp.km_plot(km(o.name), ax=ax, times=ticks[::2], title=o.label.capitalize())
+            written += _save(fig, out, "km_secondary")
+            plt.close(fig)
+
+        rows = []
+        for o in spec.outcomes.values():
+            t = frame[f"{o.name}_days"].to_numpy(float)
+            e = frame[f"{o.name}_event"].to_numpy()
+            fit = cox(t, e, treated.astype(float), ties=spec.ties)
+            lo, hi = fit.conf_int()[0]
+            rows.append(
+                {
+                    "label": o.label.capitalize(),
+                    "estimate": fit.hazard_ratio[0],
+                    "lower": lo,
+                    "upper": hi,
+                }
+            )
+        ax = wp.forest_plot(
+            pd.DataFrame(rows),
+            favours=(
+                f"Favours {names['treatment'].lower()}",
+                f"Favours {names['control'].lower()}",
+            ),
+        )
+        written += _save(ax.figure, out, "forest_hazard_ratios")
+        plt.close(ax.figure)
+
+        if spec.economics is not None and {"cost_total_aud", "qaly_12m"} <= set(frame.columns):
+            ec = spec.economics
+            boot = bootstrap(
+                frame["cost_total_aud"], frame["qaly_12m"], treated, ec.resamples, ec.seed
+            )
+            fig, axs = plt.subplots(1, 2, figsize=(7.2, 2.9), layout="constrained")
+            wp.ce_plane(boot, axs[0], wtp=ec.wtp)
+            wp.ceac_plot(boot, axs[1], mark=ec.wtp)
+            written += _save(fig, out, "cost_effectiveness")
+            plt.close(fig)
+    return written
+
+
+def reproduction_html(rep: dict) -> str:
+    """The reproduction table (from reproduction.json) as an HTML fragment."""
+
+    def fmt(v, prec):
+        if v is None:
+            return "NR"
+        decimals = max(0, -int(np.floor(np.log10(prec) + 1e-9))) + (
+            0 if float(v).is_integer() and prec >= 1 else 2
+        )
+        return f"{v:,.{decimals}f}"
+
+    def pub(v, prec):
+        decimals = max(0, -int(np.floor(np.log10(prec) + 1e-9)))
+        return f"{v:,.{decimals}f}"
+
+    body = []
+    for t in rep["targets"]:
+        p = pub(t["published"], t["precision"])
+        if t["published_ci"]:
+            p += (
+                f" ({pub(t['published_ci'][0], t['precision'])} to "
+                f"{pub(t['published_ci'][1], t['precision'])})"
+            )
+        r = fmt(t["reproduced"], t["precision"])
+        if t["reproduced_ci"]:
+            r += (
+                f" ({fmt(t['reproduced_ci'][0], t['precision'])} to "
+                f"{fmt(t['reproduced_ci'][1], t['precision'])})"
+            )
+        cls = "pass" if t["status"] == "pass" else "fail"
+        body.append(
+            f"<tr><td>{html.escape(t['label'])}</td><td>{p}</td><td>{r}</td>"
+            f"<td>{t['precision']:g}</td><td class='{cls}'>{t['status'].upper()}</td>"
+            f"<td class='src'>{html.escape(t['source'])}; {html.escape(t['confidence'])}"
+            "</td></tr>"
+        )
+    c = rep["counts"]
+    conv = rep["conventions"]
+    return (
+        f"<p>Data: <code>{html.escape(rep['data'])}</code>. Conventions: KM CI "
+        f"<code>{conv['conf_type']}</code>, Cox ties <code>{conv['ties']}</code>, strata "
+        f"{', '.join(conv['strata']) or 'none'}. A value passes when it rounds to the published "
+        f"figure at its printed precision.</p>"
+        "<table><thead><tr><th>Target</th><th>Published</th><th>Reproduced</th>"
+        "<th>Printed precision</th><th>Status</th><th>Source; confidence</th></tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+        f"<p><b>{c['pass']} passed, {c['fail']} failed, {c['missing']} not computable.</b></p>"
+    )
+
+
+CSS = """body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:60rem;
+margin:2rem auto;padding:0 1rem;color:#222;line-height:1.45}
+h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:.85rem;width:100%}
+td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-align:top}
+td.pass{color:#1a7f37;font-weight:600}td.fail{color:#b42318;font-weight:600}
+td.src{color:#666;font-size:.75rem}figure{margin:1rem 0}figure img{max-width:100%;
+border:1px solid #eee}figcaption{font-size:.8rem;color:#555}code{font-size:.85em}
+ul.nb li{margin:.2rem 0}"""
+
+CAPTIONS = {
+    "km_": "Kaplan-Meier curves with 95% CI bands, censoring ticks, medians and numbers at risk, "
+    "events and censored below (KMunicate layout).",
+    "km_secondary": "Secondary outcomes, same layout.",
+    "forest_hazard_ratios": "Cox hazard ratios (95% CI) for each outcome, log scale.",
+    "cost_effectiveness": "Bootstrap cost-effectiveness plane with the willingness-to-pay "
+    "threshold, and the acceptability curve.",
+}
+
+
+def _caption(stem: str) -> str:
+    for key, text in CAPTIONS.items():
+        if stem == key or (key.endswith("_") and stem.startswith(key) and stem != "km_secondary"):
+            return text
+    return ""
+
+
+def write_index(out_dir: str | Path, title: str) -> Path:
+    """reports/index.html: the reproduction table, figures and notebooks found in out_dir."""
+    out = Path(out_dir)
+    rep = json.loads((out / "reproduction.json").read_text())
+    figs = sorted((out / "figures").glob("*.png")) if (out / "figures").is_dir() else []
+    nbs = sorted((out / "notebooks").glob("*.html")) if (out / "notebooks").is_dir() else []
+    status = (
+        "all published figures reproduced"
+        if rep["all_passed"]
+        else ("NOT all published figures reproduced")
+    )
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(rep['spec']['citation'])}</p>",
+        f"<p><b>{status}</b> (written by <code>make reproduce</code>; details in "
+        "<a href='reproduction.md'>reproduction.md</a> and "
+        "<a href='reproduction.json'>reproduction.json</a>).</p>",
+        "<h2>Published vs reproduced</h2>",
+        reproduction_html(rep),
+        "<h2>Figures</h2>",
+    ]
+    for f in figs:
+        rel = f.relative_to(out).as_posix()
+        svg = rel[:-4] + ".svg"
+        parts.append(
+            f"<figure><img src='{rel}' alt='{f.stem}'><figcaption>{_caption(f.stem)} "
+            f"(<a href='{svg}'>SVG</a>)</figcaption></figure>"
+        )
+    parts.append("<h2>Notebooks</h2>")
+    if nbs:
+        parts.append(
+            "<ul class='nb'>"
+            + "".join(
+                f"<li><a href='{n.relative_to(out).as_posix()}'>{n.stem.replace('_', ' ')}</a></li>"
+                for n in nbs
+            )
+            + "</ul>"
+        )
+    else:
+        parts.append("<p>Not rendered in this build (run <code>make reproduce</code>).</p>")
+    parts.append("</body></html>\n")
+    path = out / "index.html"
+    path.write_text("\n".join(parts))
+    return path
+
+
+def render_notebooks(nb_dir: str | Path, out_dir: str | Path, timeout: int = 600) -> list[Path]:
+    """Execute every notebook in a fresh kernel and write HTML (and the executed .ipynb)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    src = Path(nb_dir)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    exporter = HTMLExporter(template_name="lab")
+    for path in sorted(src.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(src)}},
+        ).execute()
+        body, _ = exporter.from_notebook_node(nb)
+        target = out / f"{path.stem}.html"
+        target.write_text(body)
+        nbformat.write(nb, out / path.name)
+        written.append(target)
+    return written
