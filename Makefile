@@ -21,7 +21,8 @@ test: install
 	$(BIN)/python -m pytest
 
 ## reproduce: the main job. Builds the WalkBack synthetic twin, checks every published figure
-## against it (non-zero exit if any is off) and writes reports/.
+## against it (non-zero exit if any is off) and writes reports/: reproduction.md/.json,
+## figures (PNG, SVG), the notebooks executed and rendered to HTML, and index.html.
 TWIN := data/synthetic/walkback_twin.csv
 AL   := --time-col activity_limiting_days --event-col activity_limiting_event --arm-col arm \
         --treatment intervention --control control --times 90,180,365,730 --tau 365
@@ -31,6 +32,7 @@ reproduce: install
 	$(BIN)/walkback analyze $(TWIN) $(AL) > reports/twin_analysis.txt
 	$(BIN)/walkback analyze $(TWIN) $(AL) --json > reports/twin_analysis.json
 	$(BIN)/walkback reproduce --data $(TWIN) --out-dir reports
+	$(BIN)/walkback report --data $(TWIN) --out-dir reports --notebooks notebooks
 
 ## reference: regenerate tests/reference inputs and R survival results (needs Rscript with survival, jsonlite)
 reference: install
