@@ -96,10 +96,15 @@ class AnalysisResult:
             }
         )
 
-    def _repr_html_(self) -> str:
+    def __repr__(self) -> str:
         from walkback.report.text import analysis_table
 
-        return "<pre>" + analysis_table(self) + "</pre>"
+        return analysis_table(self)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(repr(self)) + "</pre>"
 
 
 def _clean(obj):

@@ -113,9 +113,9 @@ class BootstrapResult:
         return pd.DataFrame({"wtp": grid, "prob_cost_effective": (nmb > 0).mean(axis=1)})
 
     def icer_interval(self, level: float = 0.95) -> tuple[float, float]:
-        """Percentile interval of dCost and dQALY are reported instead of ICER percentiles
-        when replicates cross dQALY = 0; this returns the percentile interval of the ICER only
-        when all replicates lie on one side of it (else NaNs)."""
+        """Percentile interval of the ICER, defined only when every replicate's QALY difference
+        has the same sign (a ratio whose denominator crosses 0 has no meaningful percentiles);
+        NaNs otherwise: report the intervals of dCost and dQALY and the CEAC instead."""
         if not (np.all(self.d_qaly > 0) or np.all(self.d_qaly < 0)):
             return float("nan"), float("nan")
         icers = self.d_cost / self.d_qaly

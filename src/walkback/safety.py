@@ -84,7 +84,7 @@ class RateRatio:
     upper: float
     p: float
     model: str
-    dispersion: float | None
+    dispersion: float | None  # NB2 alpha: variance = mean + alpha * mean^2 (alpha = 1 / size)
     conf_level: float
 
     def to_dict(self) -> dict:

@@ -230,6 +230,7 @@ def forest_plot(
     favours: tuple[str, str] | None = ("Favours intervention", "Favours control"),
     colors: Sequence[str] = PALETTE,
     annotate: bool = True,
+    decimals: int = 2,
 ):
     """Forest plot of ratios on a log axis from a DataFrame with ``label, estimate, lower,
     upper`` (optional ``group`` colours rows). Returns the axes."""
@@ -242,7 +243,8 @@ def forest_plot(
         ax.plot(r["estimate"], yi, marker="s", color=color, markersize=4)
         if annotate:
             ax.annotate(
-                f"{r['estimate']:.2f} ({r['lower']:.2f} to {r['upper']:.2f})",
+                f"{r['estimate']:.{decimals}f} "
+                f"({r['lower']:.{decimals}f} to {r['upper']:.{decimals}f})",
                 (1.02, yi),
                 xycoords=("axes fraction", "data"),
                 va="center",
@@ -298,11 +300,13 @@ def ce_plane(
     currency: str = "AU$",
     max_points: int = 2000,
     color: str = PALETTE[0],
+    legend_loc: str = "best",
 ):
-    """Cost-effectiveness plane: bootstrap (dQALY, dCost) pairs, the point estimate and a
-    willingness-to-pay line. Returns the axes."""
+    """Cost-effectiveness plane: bootstrap (dQALY, dCost) pairs (at most ``max_points`` drawn;
+    the legend says how many), the point estimate and a willingness-to-pay line."""
     ax = _axes(ax)
     k = min(max_points, boot.d_qaly.size)
+    shown = "" if k == boot.resamples else f"{k:,} of "
     ax.scatter(
         boot.d_qaly[:k],
         boot.d_cost[:k],
@@ -311,7 +315,7 @@ def ce_plane(
         color=color,
         linewidths=0,
         rasterized=True,
-        label=f"bootstrap ({boot.resamples:,} resamples)",
+        label=f"bootstrap ({shown}{boot.resamples:,} resamples)",
     )
     ax.plot(
         boot.point.d_qaly,
@@ -337,7 +341,7 @@ def ce_plane(
         ax.set_ylim(*ys)  # the threshold line should not stretch the cloud flat
     ax.set_xlabel("Incremental QALYs")
     ax.set_ylabel(f"Incremental cost ({currency})")
-    ax.legend(frameon=False, loc="upper left")
+    ax.legend(frameon=False, loc=legend_loc)
     return ax
 
 
@@ -349,16 +353,19 @@ def ceac_plot(
     mark: float | None = None,
     currency: str = "AU$",
     color: str = PALETTE[0],
+    label: str | None = None,
 ):
-    """Cost-effectiveness acceptability curve; ``mark`` draws the probability at a threshold."""
+    """Cost-effectiveness acceptability curve; ``mark`` draws the probability at a threshold.
+    ``label`` names the curve in a legend (to overlay several analyses on one axes)."""
     ax = _axes(ax)
     curve = boot.ceac(wtp)
-    ax.plot(curve.wtp, curve.prob_cost_effective, color=color)
+    ax.plot(curve.wtp, curve.prob_cost_effective, color=color, label=label)
     if mark is not None:
         p = boot.prob_cost_effective(mark)
         ax.plot([mark, mark, 0], [0, p, p], color=PALETTE[1], linestyle=":", linewidth=0.8)
+        shown = f"{p:.0%}" if 0.005 <= p <= 0.995 else f"{100 * p:.1f}%"  # never "100%"
         ax.annotate(
-            f"{p:.0%} at {currency}{mark:,.0f}",
+            f"{shown} at {currency}{mark:,.0f}",
             (mark, p),
             xytext=(4, -10),
             textcoords="offset points",
@@ -382,10 +389,12 @@ def sampling_distribution(
     published: float | None = None,
     truth: float | None = None,
     label: str = "",
-    bins: int = 50,
+    bins=50,
     color: str = PALETTE[0],
+    legend_loc: str = "upper right",
 ):
-    """Histogram of a Monte Carlo sampling distribution, the published value and the truth."""
+    """Histogram of a Monte Carlo sampling distribution, the published value and the truth.
+    ``bins`` is a count or the bin edges (e.g. whole days for medians)."""
     ax = _axes(ax)
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -397,7 +406,7 @@ def sampling_distribution(
     ax.set_xlabel(label)
     ax.set_ylabel("Replicates")
     if published is not None or truth is not None:
-        ax.legend(frameon=False)
+        ax.legend(frameon=False, loc=legend_loc)
     return ax
 
 
