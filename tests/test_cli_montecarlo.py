@@ -244,9 +244,11 @@ def test_montecarlo_n_below_four_exits_2(capsys):
 
 
 def test_unreachable_scheduler_fails_cleanly(capsys):
-    # Dask's default connect timeout is 30 s (the CLI passes none of its own); shorten it so the
-    # test stays bounded
+    # the CLI gives a scheduler 10 s (Dask's default is 30 s); shorten it so the test stays
+    # bounded. Import distributed first: dask.config.set removes on exit any key that did not
+    # exist when it was entered, and distributed registers its defaults on import.
     import dask
+    import distributed  # noqa: F401
 
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
         t0 = time.perf_counter()

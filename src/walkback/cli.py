@@ -18,6 +18,7 @@ import numpy as np
 
 from walkback import __version__
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
+from walkback.cli_reconstruct import add_reconstruct_parser
 from walkback.exceptions import WalkbackError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
@@ -157,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
     a.set_defaults(func=_cmd_analyze)
     _add_trial_model_commands(sub)
+    add_reconstruct_parser(sub)
     return parser
 
 

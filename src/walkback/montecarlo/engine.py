@@ -378,7 +378,9 @@ def _block_results(
         from dask.utils import parse_timedelta
 
         # fail within 10 s (Dask waits 30 s by default), or sooner if configured so
-        timeout = min(10.0, parse_timedelta(dask.config.get("distributed.comm.timeouts.connect")))
+        timeout = min(
+            10.0, parse_timedelta(dask.config.get("distributed.comm.timeouts.connect", "30s"))
+        )
         try:
             client = Client(scheduler, timeout=timeout)
         except OSError as exc:
