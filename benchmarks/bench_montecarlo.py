@@ -5,10 +5,13 @@ compute the two Kaplan-Meier medians (with CIs) and the Cox hazard ratio (with C
 
 * walkback: the whole `walkback montecarlo --replicates N --seed 1 --json` process, timed from
   outside (start-up, spec, calibration cache, compiled-kernel cache and all);
-* lifelines: a Python loop (walkback.simulate for the data, then KaplanMeierFitter x 2 with
-  median CIs, CoxPHFitter), timed inside the loop;
-* R: benchmarks/r_loop.R (the same simulation written in R, survfit + quantile + coxph), timed
-  inside R (R's start-up excluded, which favours R).
+* lifelines: a Python loop (the same trial model in numpy for the data, then KaplanMeierFitter
+  x 2 with median CIs and RMST, logrank_test, CoxPHFitter), timed inside the loop;
+* R: benchmarks/r_loop.R (the same simulation written in R, survfit + quantile + RMST,
+  survdiff, coxph), timed inside R (R's start-up excluded, which favours R).
+
+All three do the work of a walkback replicate: two KM medians with CIs, RMST per arm, the
+log-rank test and the Cox HR with its CI.
 
 It also checks agreement per replicate: on replicates simulated by the engine, lifelines' HR and
 medians vs walkback's. With --million it runs 1,000,000 replicates and reports peak memory.
@@ -54,25 +57,45 @@ def run_walkback(replicates: int, seed: int = 1) -> dict:
 
 
 def lifelines_loop(replicates: int, seed: int = 1) -> dict:
+    import pandas as pd
     from lifelines import CoxPHFitter, KaplanMeierFitter
-    from lifelines.utils import median_survival_times
+    from lifelines.statistics import logrank_test
+    from lifelines.utils import median_survival_times, restricted_mean_survival_time
 
     from walkback.calibrate import calibrate
-    from walkback.simulate import simulate
+    from walkback.simulate import (
+        draw_baseline,
+        event_days,
+        followup_days,
+        latent_exponentials,
+        spawn_streams,
+    )
     from walkback.spec import load_spec
 
     spec = load_spec("walkback")
     model = calibrate(spec).model
+    tau = round(spec.min_months * spec.days_per_month)
     t0 = time.perf_counter()
     hrs = []
     for i in range(replicates):
-        df = simulate(spec, seed * 1_000_003 + i, model)
-        d = df[["activity_limiting_days", "activity_limiting_event"]].copy()
-        d.columns = ["t", "e"]
-        d["arm"] = (df["arm"] == "intervention").astype(int)
+        # the same trial model, only what the analysis needs (recruitment, stratified blocks,
+        # follow-up with dropout, the primary outcome), as plain numpy
+        streams = spawn_streams(seed * 1_000_003 + i, spec)
+        base = draw_baseline(spec, streams["baseline"])
+        treated = base["treated"]
+        days = event_days(spec, model, latent_exponentials(spec, streams, treated.size), treated)[
+            "activity_limiting"
+        ]
+        fu = followup_days(spec, base, model.dropout_rate)
+        d = pd.DataFrame(
+            {"t": np.minimum(days, fu), "e": (days <= fu).astype(int), "arm": treated.astype(int)}
+        )
+        # the same work as a walkback replicate: KM medians with CIs, RMST, log-rank, Cox
         for a in (1, 0):
             kmf = KaplanMeierFitter().fit(d.t[d.arm == a], d.e[d.arm == a])
             _ = kmf.median_survival_time_, median_survival_times(kmf.confidence_interval_)
+            _ = restricted_mean_survival_time(kmf, t=tau)  # its variance is a slow quadrature
+        _ = logrank_test(d.t[d.arm == 1], d.t[d.arm == 0], d.e[d.arm == 1], d.e[d.arm == 0])
         cph = CoxPHFitter().fit(d, "t", "e")
         hrs.append(float(np.exp(cph.params_["arm"])))
     seconds = time.perf_counter() - t0

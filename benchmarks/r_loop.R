@@ -1,8 +1,8 @@
 # R survival loop doing the work of one `walkback montecarlo` replicate: simulate a WalkBack-shaped
 # trial from the same model (recruitment order, stratified permuted blocks, monthly follow-up with
 # dropout, Weibull PH primary outcome in whole days), then the two Kaplan-Meier medians with CIs
-# (quantile.survfit) and the Cox HR with its Wald CI. Parameters come from the JSON written by
-# bench_montecarlo.py, so both sides simulate the same model.
+# (quantile.survfit), RMST per arm, the log-rank test (survdiff) and the Cox HR with its Wald
+# CI. Parameters come from the JSON written by bench_montecarlo.py, so both simulate one model.
 #
 #   Rscript benchmarks/r_loop.R PARAMS.json REPLICATES OUT.json
 suppressPackageStartupMessages({library(survival); library(jsonlite)})
@@ -40,6 +40,8 @@ one_trial <- function() {
   arm <- as.integer(treated)
   fit <- survfit(Surv(time, event) ~ arm, conf.type = p$conf_type)
   q <- quantile(fit, 0.5)
+  rm <- summary(fit, rmean = p$tau)$table[, c("rmean", "se(rmean)")]
+  lr <- survdiff(Surv(time, event) ~ arm)$chisq
   cx <- coxph(Surv(time, event) ~ arm, ties = p$ties)
   ci <- exp(confint(cx))
   c(q$quantile, q$lower, q$upper, exp(coef(cx)), ci)

@@ -93,50 +93,44 @@ def _simulate_one(
     acc = 0.0
     nsizes = block_sizes.shape[0]
     nb = 0  # block-size draws used
+    inv_width = np.empty(nseg)
+    for j in range(nseg):
+        inv_width[j] = 1.0 / (cum_rate[j + 1] - cum_rate[j])
+    no_dropout = not months_per_drop_unit > 0.0
+    # written without data-dependent branches where possible: the draws are random, so
+    # branches on them are mispredicted about half the time
     for i in range(n):
         # recruitment: uniform order statistics (exponential spacings), then the inverse CDF
         acc += spacing[i]
         u = acc * inv_total
         k = 0
-        while k < nseg - 1 and cum_rate[k + 1] <= u:
-            k += 1
-        frac = (u - cum_rate[k]) / (cum_rate[k + 1] - cum_rate[k])
-        offset = math.floor(rate_edges[k] + frac * (rate_edges[k + 1] - rate_edges[k]))
-        if offset > window:
-            offset = window
+        for j in range(1, nseg):
+            k += cum_rate[j] <= u
+        frac = (u - cum_rate[k]) * inv_width[k]
+        offset = min(int(rate_edges[k] + frac * (rate_edges[k + 1] - rate_edges[k])), window)
         admin = admin_by_offset[offset]
         # stratum cell, then permuted blocks within the cell in recruitment order
+        uc = u_cell[i]
         c = 0
-        while c < ncell - 1 and cell_cum[c] <= u_cell[i]:
-            c += 1
+        for j in range(ncell - 1):
+            c += cell_cum[j] <= uc
         if remaining[c] == 0:
             size = block_sizes[min(int(u_block[nb] * nsizes), nsizes - 1)]
             nb += 1
             remaining[c] = size
             t_left[c] = size // ratio_sum * ratio_t
         treated = u_assign[i] * remaining[c] < t_left[c]
-        if treated:
-            t_left[c] -= 1
+        t_left[c] -= treated
         remaining[c] -= 1
         # follow-up: last completed report before dropout or the administrative end
-        months = admin
-        if months_per_drop_unit > 0.0:
-            done = math.floor(e_drop[i] * months_per_drop_unit) * every
-            if done < months:
-                months = done
+        months = admin if no_dropout else min(admin, int(e_drop[i] * months_per_drop_unit) * every)
         fu = fu_by_months[months]
-        rate = hr if treated else 1.0
-        # the latent time t is within follow-up when its cumulative hazard e/rate is below
-        # (fu/scale)^shape; ceil(t) <= fu exactly then, since fu is a whole day
-        if e_event[i] <= rate * threshold_by_months[months]:
-            time_out[i] = math.ceil(scale * (e_event[i] / rate) ** inv_shape)
-            event_out[i] = 1
-            if time_out[i] > fu:  # rounding at the boundary: keep the rule ceil(t) <= fu
-                time_out[i] = fu
-                event_out[i] = 0
-        else:
-            time_out[i] = fu
-            event_out[i] = 0
+        rate = 1.0 + (hr - 1.0) * treated
+        # event day ceil(t); an event when it is at or before the last report
+        latent = scale * (e_event[i] / rate) ** inv_shape
+        day = math.ceil(min(latent, fu + 1.0))
+        time_out[i] = min(day, fu)
+        event_out[i] = day <= fu
         treated_out[i] = treated
 
 
