@@ -113,7 +113,7 @@ def km_plot(
     The table lives in an axes appended below ``ax`` with a shared x-axis, so the plot works as
     one panel of a larger figure.
     """
-    ax = _axes(ax, figsize=(COLUMN_WIDTH + 0.6, 3.4 if table else 2.6))
+    ax = _axes(ax, figsize=(COLUMN_WIDTH, 3.9 if table else 2.6))
     out = KMPlot(ax, None)
     tmax = max(float(np.max(km.time)) for km in km_results.values())
     for i, (label, km) in enumerate(km_results.items()):
