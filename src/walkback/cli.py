@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from walkback import __version__
+from walkback._argtypes import positive as _positive
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
 from walkback.cli_reconstruct import add_reconstruct_parser
 from walkback.exceptions import WalkbackError
@@ -67,16 +68,6 @@ def _float_list(text: str) -> list[float]:
             raise argparse.ArgumentTypeError(f"--times must be finite and >= 0; got {part!r}")
         out.append(v)
     return out
-
-
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (v > 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
 def _alpha(text: str) -> float:

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from walkback._argtypes import positive as _positive
 from walkback.exceptions import WalkbackError
 
 __all__ = ["RECONSTRUCT_EPILOG", "add_reconstruct_parser"]
@@ -66,16 +67,6 @@ def _events_item(text: str) -> tuple[str, int]:
     if d < 0:
         raise argparse.ArgumentTypeError(f"--events must be >= 0; got {text!r}")
     return arm.strip(), d
-
-
-def _positive(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (v > 0 and v != float("inf")):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return v
 
 
 def add_reconstruct_parser(sub: Any) -> argparse.ArgumentParser:
