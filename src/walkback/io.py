@@ -86,29 +86,7 @@ def read_trial(
     source = os.fspath(path)
     data = _read_bytes(Path(source), source)
     suffix = Path(source).suffix.lower()
-    if suffix in _PARQUET_SUFFIXES or (
-        suffix not in _CSV_SUFFIXES and data.startswith(_PARQUET_MAGIC)
-    ):
-        frame = _parse_parquet(data, source, time_col=time_col, event_col=event_col)
-        return TrialData.from_frame(
-            frame,
-            time_col=time_col,
-            event_col=event_col,
-            arm_col=arm_col,
-            treatment=treatment,
-            control=control,
-            strata=strata,
-            id_col=id_col,
-            source=source,
-            line_offset=1,
-            line_unit="row",
-        )
-    requested = [time_col, event_col, arm_col]
-    requested += [strata] if isinstance(strata, str) else list(strata)
-    requested += [id_col] if id_col is not None else []
-    frame, lines = _parse_csv(data, source, requested)
-    return TrialData.from_frame(
-        frame,
+    roles = dict(
         time_col=time_col,
         event_col=event_col,
         arm_col=arm_col,
@@ -117,8 +95,17 @@ def read_trial(
         strata=strata,
         id_col=id_col,
         source=source,
-        line_numbers=lines,
     )
+    if suffix in _PARQUET_SUFFIXES or (
+        suffix not in _CSV_SUFFIXES and data.startswith(_PARQUET_MAGIC)
+    ):
+        frame = _parse_parquet(data, source, time_col=time_col, event_col=event_col)
+        return TrialData.from_frame(frame, **roles, line_offset=1, line_unit="row")
+    requested = [time_col, event_col, arm_col]
+    requested += [strata] if isinstance(strata, str) else list(strata)
+    requested += [id_col] if id_col is not None else []
+    frame, lines = _parse_csv(data, source, requested)
+    return TrialData.from_frame(frame, **roles, line_numbers=lines)
 
 
 def _read_bytes(path: Path, source: str) -> bytes:
