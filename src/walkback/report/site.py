@@ -165,7 +165,7 @@ h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid 
 table{border-collapse:collapse;font-size:.85rem;width:100%}
 td,th{border-bottom:1px solid #eee;padding:.3rem .5rem;text-align:left;vertical-align:top}
 td.pass{color:#1a7f37;font-weight:600}td.fail{color:#b42318;font-weight:600}
-td.src{color:#666;font-size:.75rem}figure{margin:1rem 0}figure img{max-width:100%;
+td.src{color:#666;font-size:.75rem}figure{margin:1rem 0}figure img{max-width:100%;height:auto;
 border:1px solid #eee}figcaption{font-size:.8rem;color:#555}code{font-size:.85em}
 ul.nb li{margin:.2rem 0}"""
 
@@ -186,11 +186,26 @@ def _caption(stem: str) -> str:
     return ""
 
 
+def _png_width(path: Path) -> int:
+    """Pixel width from a PNG header (bytes 16-19 of the IHDR chunk)."""
+    with path.open("rb") as fh:
+        head = fh.read(24)
+    return int.from_bytes(head[16:20], "big")
+
+
 def write_index(out_dir: str | Path, title: str) -> Path:
     """reports/index.html: the reproduction table, figures and notebooks found in out_dir."""
     out = Path(out_dir)
     rep = json.loads((out / "reproduction.json").read_text())
     figs = sorted((out / "figures").glob("*.png")) if (out / "figures").is_dir() else []
+    # the story's order: primary outcome, secondary outcomes, hazard ratios, then the rest
+    rank = {"km_secondary": 1, "forest_hazard_ratios": 2}
+    figs.sort(
+        key=lambda f: (
+            0 if f.stem.startswith("km_") and f.stem != "km_secondary" else rank.get(f.stem, 3),
+            f.stem,
+        )
+    )
     nbs = sorted((out / "notebooks").glob("*.html")) if (out / "notebooks").is_dir() else []
     status = (
         "all published figures reproduced"
@@ -212,8 +227,10 @@ def write_index(out_dir: str | Path, title: str) -> Path:
     for f in figs:
         rel = f.relative_to(out).as_posix()
         svg = rel[:-4] + ".svg"
+        width = _png_width(f) // 2  # saved at 300 dpi: shown at 150 px per inch
         parts.append(
-            f"<figure><img src='{rel}' alt='{f.stem}'><figcaption>{_caption(f.stem)} "
+            f"<figure><img src='{rel}' alt='{f.stem}' width='{width}'>"
+            f"<figcaption>{_caption(f.stem)} "
             f"(<a href='{svg}'>SVG</a>)</figcaption></figure>"
         )
     parts.append("<h2>Notebooks</h2>")
