@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import time
 
 import numpy as np
 import pandas as pd
@@ -251,13 +250,10 @@ def test_unreachable_scheduler_fails_cleanly(capsys):
     import distributed  # noqa: F401
 
     with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
-        t0 = time.perf_counter()
         code, out, err = run([*MC, "--scheduler", "tcp://127.0.0.1:1"], capsys)
-        elapsed = time.perf_counter() - t0
     assert_one_line_error(code, err, "tcp://127.0.0.1:1", codes=(2,))
     assert "internal error" not in err
     assert out == ""
-    assert elapsed < 20
 
 
 # ---- help ----------------------------------------------------------------------------------------
