@@ -534,3 +534,53 @@ def test_entry_point_reproduce_exit_codes(tmp_path):
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("walkback: error:")
     assert "missing.csv" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "reports").exists()
+
+
+def test_reproduce_data_with_other_column_names(tmp_path, capsys):
+    # e.g. a `walkback reconstruct` output: arm,time,event
+    twin = pd.read_csv(TWIN)
+    ipd = tmp_path / "ipd.csv"
+    twin[["arm", "activity_limiting_days", "activity_limiting_event"]].rename(
+        columns={"activity_limiting_days": "time", "activity_limiting_event": "event"}
+    ).to_csv(ipd, index=False)
+    primary = "median_activity_limiting_intervention,median_activity_limiting_control,"
+    primary += "hr_activity_limiting,p_activity_limiting"
+    code = main(
+        [
+            "reproduce",
+            "--data",
+            str(ipd),
+            "--time-col",
+            "time",
+            "--event-col",
+            "event",
+            "--targets",
+            primary,
+            "--out-dir",
+            str(tmp_path / "r"),
+            "--json",
+        ]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert [t["status"] for t in json.loads(out)["targets"]] == ["pass"] * 4
+    # every target: those the file cannot give are "missing", so not everything passes
+    code = main(
+        [
+            "reproduce",
+            "--data",
+            str(ipd),
+            "--time-col",
+            "time",
+            "--event-col",
+            "event",
+            "--out-dir",
+            str(tmp_path / "r2"),
+            "--json",
+        ]
+    )
+    statuses = {t["status"] for t in json.loads(capsys.readouterr().out)["targets"]}
+    assert code == 1 and statuses == {"pass", "missing"}
+    code = main(["reproduce", "--data", str(ipd), "--time-col", "time"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--event-col" in err

@@ -207,7 +207,10 @@ def _add_trial_model_commands(sub) -> None:
         "spec's columns) and compare at the printed precision. Writes reproduction.md and "
         "reproduction.json. Exit code 0 when every target passes, 1 otherwise, 2 for bad input.",
         epilog="examples:\n  walkback reproduce\n"
-        "  walkback reproduce --data data/synthetic/walkback_twin.csv --json",
+        "  walkback reproduce --data data/synthetic/walkback_twin.csv --json\n"
+        "  walkback reproduce --data ipd.csv --time-col time --event-col event \\\n"
+        "      --targets median_activity_limiting_intervention,median_activity_limiting_control,"
+        "hr_activity_limiting   # a reconstruction from the published figure",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("--spec", default="walkback", help=SPEC_HELP)
@@ -216,6 +219,13 @@ def _add_trial_model_commands(sub) -> None:
         metavar="FILE",
         help="participant-level CSV/Parquet with the spec's columns (default: the twin)",
     )
+    r.add_argument(
+        "--time-col",
+        metavar="C",
+        help="time column of the primary outcome when --data names it differently "
+        "(e.g. 'time' in a `walkback reconstruct` output)",
+    )
+    r.add_argument("--event-col", metavar="C", help="event column to go with --time-col")
     r.add_argument(
         "--targets",
         metavar="NAME,...",
@@ -503,8 +513,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.notebooks and not Path(args.notebooks).is_dir():
         raise UsageError(f"walkback report: error: --notebooks {args.notebooks} is not a folder")
+    if (args.time_col is None) != (args.event_col is None):
+        raise UsageError("walkback reproduce: error: give --time-col and --event-col together")
     if args.data:
-        frame, label = load_data(spec, args.data), args.data
+        frame = load_data(spec, args.data, args.time_col, args.event_col)
+        label = args.data
     else:
         from walkback.twin import make_twin
 
@@ -893,8 +906,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.targets is not None:
         names = [x.strip() for x in args.targets.split(",") if x.strip()]
         check_target_names(spec, names)
+    if (args.time_col is None) != (args.event_col is None):
+        raise UsageError("walkback reproduce: error: give --time-col and --event-col together")
     if args.data:
-        frame, label = load_data(spec, args.data), args.data
+        frame = load_data(spec, args.data, args.time_col, args.event_col)
+        label = args.data
     else:
         from walkback.twin import make_twin
 

@@ -52,18 +52,28 @@ class Reproduction:
         }
 
 
-def load_data(spec: TrialSpec, path: str | Path) -> pd.DataFrame:
-    """Read and validate a participant-level file with the spec's columns (CSV or Parquet)."""
+def load_data(
+    spec: TrialSpec, path: str | Path, time_col: str | None = None, event_col: str | None = None
+) -> pd.DataFrame:
+    """Read and validate a participant-level file with the spec's columns (CSV or Parquet).
+
+    ``time_col``/``event_col`` name the primary outcome's columns when the file calls them
+    something else (a reconstruction from a published figure has ``arm,time,event``); they are
+    then read as the spec's ``<primary>_days``/``<primary>_event``.
+    """
     p = spec.primary.name
     trial = read_trial(
         path,
-        time_col=f"{p}_days",
-        event_col=f"{p}_event",
+        time_col=time_col or f"{p}_days",
+        event_col=event_col or f"{p}_event",
         arm_col="arm",
         treatment=spec.arm_labels["treatment"],
         control=spec.arm_labels["control"],
     )
-    return trial.frame
+    frame = trial.frame
+    if time_col is not None:
+        frame = frame.rename(columns={time_col: f"{p}_days", event_col: f"{p}_event"})
+    return frame
 
 
 def check_target_names(spec: TrialSpec, names: list[str]) -> None:
