@@ -513,11 +513,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)
     if args.notebooks and not Path(args.notebooks).is_dir():
         raise UsageError(f"walkback report: error: --notebooks {args.notebooks} is not a folder")
-    if (args.time_col is None) != (args.event_col is None):
-        raise UsageError("walkback reproduce: error: give --time-col and --event-col together")
     if args.data:
-        frame = load_data(spec, args.data, args.time_col, args.event_col)
-        label = args.data
+        frame, label = load_data(spec, args.data), args.data
     else:
         from walkback.twin import make_twin
 
