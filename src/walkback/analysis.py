@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from walkback._json import json_ready
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
 from walkback.estimators import (
     CoxResult,
@@ -71,7 +72,7 @@ class AnalysisResult:
         }
         lr = self.logrank.to_dict()
         lr.pop("settings")
-        return _clean(
+        return json_ready(
             {
                 "n": dict(self.n),
                 "events": dict(self.events),
@@ -105,20 +106,6 @@ class AnalysisResult:
         import html
 
         return "<pre>" + html.escape(repr(self)) + "</pre>"
-
-
-def _clean(obj):
-    """Make a JSON-ready copy: NaN -> None, numpy scalars -> Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, float | np.floating):
-        v = float(obj)
-        return None if np.isnan(v) else v
-    return obj
 
 
 def analyze(

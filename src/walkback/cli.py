@@ -18,6 +18,7 @@ import numpy as np
 
 from walkback import __version__
 from walkback._argtypes import positive as _positive
+from walkback._json import json_ready
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
 from walkback.cli_reconstruct import add_reconstruct_parser
 from walkback.exceptions import WalkbackError
@@ -357,17 +358,6 @@ def _add_safety_economics_commands(sub) -> None:
     e.set_defaults(func=_cmd_economics)
 
 
-def _json_ready(obj):
-    """NaN and infinities become null ("not defined"), as in every walkback JSON output."""
-    if isinstance(obj, dict):
-        return {k: _json_ready(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_json_ready(v) for v in obj]
-    if isinstance(obj, float | np.floating):
-        return float(obj) if np.isfinite(obj) else None
-    return obj
-
-
 def _read_arms(args, columns):
     from walkback.io import arm_column, read_table
 
@@ -394,7 +384,7 @@ def _cmd_safety(args: argparse.Namespace) -> int:
         "labels": {"treatment": args.treatment, "control": args.control},
     }
     if args.json:
-        print(json.dumps(_json_ready(out), indent=2, sort_keys=True, allow_nan=False))
+        print(json.dumps(json_ready(out), indent=2, sort_keys=True, allow_nan=False))
         return EXIT_OK
     pct = f"{100 * level:g}%"
     print(f"walkback safety: {args.data}")
@@ -464,7 +454,7 @@ def _cmd_economics(args: argparse.Namespace) -> int:
         "labels": {"treatment": args.treatment, "control": args.control},
     }
     if args.json:
-        print(json.dumps(_json_ready(out), indent=2, sort_keys=True, allow_nan=False))
+        print(json.dumps(json_ready(out), indent=2, sort_keys=True, allow_nan=False))
         return EXIT_OK
     pct = f"{100 * (1 - args.alpha):g}%"
     print(f"walkback economics: {args.data} ({args.cost_col}, {args.qaly_col})")
