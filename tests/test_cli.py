@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cli_run import run
 from walkback.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,12 +40,6 @@ COLS = [
     "--control",
     "B",
 ]
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_json_contract_keys(capsys):

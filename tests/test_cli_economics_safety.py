@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cli_run import run
 from walkback import economics
-from walkback.cli import main
 from walkback.safety import compare_proportions, rate_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,12 +30,6 @@ GOOD_ROWS = [
     "intervention,130.00,0.75,1,1",
     "control,75.40,0.69,0,0",
 ]
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def write(tmp_path: Path, rows: list[str], header: str = HEADER, name: str = "d.csv") -> Path:

@@ -15,6 +15,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from cli_run import run
 from walkback.cli import main
 from walkback.montecarlo.engine import run as run_engine
 from walkback.montecarlo.engine import settings_from_spec
@@ -33,12 +34,6 @@ MC_KEYS = {
     "seconds",
 }
 GRID_KEYS = {"power_logrank", "power_cox", "power_schoenfeld", "events_mean", "n", "hr"}
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, *fragments, codes=(2,)):

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cli_run import run
 from walkback.calibrate import calibration_unknowns
 from walkback.cli import main
 from walkback.spec import load_spec
@@ -48,12 +49,6 @@ ANALYZE_ARGS = [
     "--control",
     "control",
 ]
-
-
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, err, *fragments):

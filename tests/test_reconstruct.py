@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from walkback.cli import main
+from cli_run import run
 from walkback.cli_reconstruct import add_reconstruct_parser
 from walkback.estimators import cox, kaplan_meier
 from walkback.exceptions import DataError
@@ -554,10 +554,6 @@ def test_monotone_choices_match_the_library():
 
 
 # The tests below go through walkback.cli.main, where the command is registered by cli.py.
-def run(argv, capsys):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_output_goes_straight_into_analyze(tmp_path, capsys):
