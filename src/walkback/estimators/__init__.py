@@ -1,6 +1,12 @@
-"""Array-kernel estimators that match R survival: Kaplan-Meier, log-rank, Cox, PH test, RMST."""
+"""Array-kernel estimators that match R survival: Kaplan-Meier, log-rank, Cox, PH test, RMST.
 
-from walkback.estimators.cox import CoxResult, PHTestResult, cox
+Every kernel validates what it is given (0/1 events, finite non-negative times, group codes) and
+merges near-tied times as R's ``timefix`` unless told not to.
+"""
+
+from walkback.estimators._checks import timefix
+from walkback.estimators.concordance import ConcordanceResult, concordance
+from walkback.estimators.cox import CoxResult, cox
 from walkback.estimators.kaplan_meier import (
     KaplanMeierResult,
     QuantileResult,
@@ -8,20 +14,26 @@ from walkback.estimators.kaplan_meier import (
     confint,
     kaplan_meier,
 )
-from walkback.estimators.logrank import LogRankResult, logrank
+from walkback.estimators.logrank import KLogRankResult, LogRankResult, logrank, logrank_k
+from walkback.estimators.ph_test import PHTestResult
 from walkback.estimators.rmst import RMSTDifference, rmst_difference
 
 __all__ = [
+    "ConcordanceResult",
     "CoxResult",
+    "KLogRankResult",
     "KaplanMeierResult",
     "LogRankResult",
     "PHTestResult",
     "QuantileResult",
     "RMSTDifference",
     "RMSTResult",
+    "concordance",
     "confint",
     "cox",
     "kaplan_meier",
     "logrank",
+    "logrank_k",
     "rmst_difference",
+    "timefix",
 ]

@@ -22,6 +22,8 @@ import pandas as pd
 from scipy import stats
 
 from walkback._typing import CONF_TYPES, ConfType
+from walkback.estimators._checks import check_event, check_time
+from walkback.estimators._checks import timefix as aeq_times
 from walkback.exceptions import EstimationError
 
 #: R's tolerance in quantile.survfit: sqrt(.Machine$double.eps)
@@ -192,27 +194,35 @@ def confint(
 
 
 def kaplan_meier(
-    time, event, conf_type: ConfType = "log", conf_level: float = 0.95
+    time,
+    event,
+    conf_type: ConfType = "log",
+    conf_level: float = 0.95,
+    *,
+    timefix: bool = True,
 ) -> KaplanMeierResult:
     """Kaplan-Meier estimate of one group's survival curve.
 
     Parameters
     ----------
     time, event : array-like
-        Follow-up times (>= 0) and event indicators (1 = event, 0 = censored).
+        Follow-up times (finite, >= 0) and event indicators (1 or True = event, 0 or False =
+        censored). Any other event coding (e.g. R's 1/2) is an error, never a guess.
     conf_type : {"log", "log-log", "plain"}
         Pointwise CI transform; "log" is R's default, "log-log" SAS's and Stata's.
     conf_level : float
         Confidence level of the pointwise intervals.
+    timefix : bool, default True
+        Treat times closer than R's ``aeqSurv`` tolerance as ties, as R's ``survfit`` does.
     """
-    t = np.asarray(time, dtype=float)
-    e = np.asarray(event).astype(np.int64)
-    if t.ndim != 1 or t.shape != e.shape:
-        raise ValueError("time and event must be 1-D arrays of equal length")
+    t = check_time(time)
+    e = check_event(event, t.shape[0])
     if t.size == 0:
         raise EstimationError("cannot estimate a survival curve from zero observations")
     if not 0.0 < conf_level < 1.0:
         raise ValueError(f"conf_level must be in (0, 1), got {conf_level}")
+    if timefix:
+        t = aeq_times(t)
     utime, inverse = np.unique(t, return_inverse=True)
     n_at = np.bincount(inverse, minlength=utime.size)
     d = np.bincount(inverse, weights=e, minlength=utime.size)
