@@ -84,6 +84,7 @@ class KaplanMeierResult:
 
         Before the first observed time the curve is 1 with CI (1, 1), as R reports the curve's
         start for every transform; after the last time it keeps its last value, with nobody at risk.
+        ``events`` and ``censored`` count those at or before each time (cumulative).
         """
         t = np.atleast_1d(np.asarray(times, dtype=float))
         idx = np.searchsorted(self.time, t, side="right") - 1
@@ -94,8 +95,18 @@ class KaplanMeierResult:
         lo, hi = confint(surv, se, self.conf_type, self.conf_level)
         lo, hi = np.where(before, 1.0, lo), np.where(before, 1.0, hi)
         n_risk = self.n - np.searchsorted(self._sorted_time, t, side="left")
+        events = np.concatenate(([0], np.cumsum(self.n_event)))[idx + 1]
+        censored = np.concatenate(([0], np.cumsum(self.n_censor)))[idx + 1]
         return pd.DataFrame(
-            {"time": t, "survival": surv, "lower": lo, "upper": hi, "n_at_risk": n_risk}
+            {
+                "time": t,
+                "survival": surv,
+                "lower": lo,
+                "upper": hi,
+                "n_at_risk": n_risk,
+                "events": events,
+                "censored": censored,
+            }
         )
 
     def quantile(self, prob: float = 0.5) -> QuantileResult:
