@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from walkback.cells import label_text
 from walkback.exceptions import DataError
 from walkback.schema import TrialData
 
-__all__ = ["read_trial"]
+__all__ = ["read_csv_frame", "read_trial"]
 
 _CSV_SUFFIXES = frozenset({".csv", ".txt"})
 _PARQUET_SUFFIXES = frozenset({".parquet", ".pq"})
@@ -106,6 +107,24 @@ def read_trial(
     requested += [id_col] if id_col is not None else []
     frame, lines = _parse_csv(data, source, requested)
     return TrialData.from_frame(frame, **roles, line_numbers=lines)
+
+
+def read_csv_frame(
+    path: str | os.PathLike[str], columns: Sequence[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Every cell of a CSV file as text, with the checks of :func:`read_trial` (UTF-8 text,
+    comma-separated, a field per header column, no blank lines inside, at least one data row).
+
+    ``columns`` are the columns the caller needs. They are not required here; they tell a file
+    with another separator (a one-field header that does not name them) from a one-column CSV.
+    :func:`read_trial` and :func:`read_table` parse CSV through the same code, after reading the
+    file's bytes once to recognise Parquet.
+
+    Returns the frame (object dtype, every cell text) and the line on which each data row starts
+    (the header is line 1; quoted values may span lines). Raises :class:`DataError` otherwise.
+    """
+    source = os.fspath(path)
+    return _parse_csv(_read_bytes(Path(source), source), source, list(columns))
 
 
 def _read_bytes(path: Path, source: str) -> bytes:
@@ -391,9 +410,8 @@ def arm_column(
     source: str,
 ) -> np.ndarray:
     """Treatment indicator from an arm column; every label must be one of the two."""
-    from walkback.schema import _label  # integral floats compare as integer text, as read_trial
-
-    labels = np.array([_label(v) for v in frame[name]], dtype=object)
+    # integral floats compare as integer text, as in read_trial
+    labels = np.array([label_text(v) for v in frame[name]], dtype=object)
     bad = ~np.isin(labels, [str(treatment), str(control)])
     if bad.any():
         err = DataError(
