@@ -309,12 +309,31 @@ def test_bad_times_list_all_lines_with_same_problem(tmp_path: Path) -> None:
     assert located(message, "lines 3, 5") and "(got 'x')" in message
 
 
-@pytest.mark.parametrize("cell", ["2", "yes", "", "-1", "0.5", "TRUE", "NA"])
+@pytest.mark.parametrize("cell", ["2", "yes", "", "-1", "0.5", "T", "NA"])
 def test_bad_events(tmp_path: Path, cell: str) -> None:
     message = error_for(write(tmp_path, rows("1,1,drug", f"2,{cell},placebo")))
     assert "column 'status'" in message and located(message, "line 3")
     assert f"(got {cell!r})" in message
     assert "0 (censored) or 1 (event)" in message
+
+
+@pytest.mark.parametrize(("yes", "no"), [("TRUE", "FALSE"), ("true", "false"), ("True", "fAlSe")])
+def test_true_false_events_read_as_one_zero(tmp_path: Path, yes: str, no: str) -> None:
+    td = read_trial(write(tmp_path, rows(f"1,{yes},drug", f"2,{no},placebo")), **ARGS)
+    assert td.event.tolist() == [1, 0]
+
+
+def test_r_status_coding_is_refused_with_the_fix(tmp_path: Path) -> None:
+    message = error_for(write(tmp_path, rows("1,2,drug", "2,1,placebo", "3,2,drug")))
+    assert located(message, "lines 2, 4") and "values found: '1', '2'" in message
+    assert "--event-value 2 --censor-value 1" in message
+    td = read_trial(
+        write(tmp_path, rows("1,2,drug", "2,1,placebo", "3,2,drug")),
+        **ARGS,
+        event_value=2,
+        censor_value=1,
+    )
+    assert td.event.tolist() == [1, 0, 1]
 
 
 def test_unexpected_arm_labels(tmp_path: Path) -> None:

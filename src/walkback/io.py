@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from walkback.cells import label_text
+from walkback.design import CovariateSpec
 from walkback.exceptions import DataError
 from walkback.schema import TrialData
 
@@ -33,12 +34,17 @@ def read_trial(
     time_col: str,
     event_col: str,
     arm_col: str,
-    treatment: str | int | float,
     control: str | int | float,
+    treatment: str | int | float | Sequence[str | int | float] | None = None,
     strata: str | Sequence[str] = (),
     id_col: str | None = None,
+    covariates: Sequence[str] = (),
+    na: str = "error",
+    other_arms: str = "error",
+    event_value: object = 1,
+    censor_value: object = 0,
 ) -> TrialData:
-    """Read and validate a two-arm trial dataset from a CSV or Parquet file.
+    """Read and validate a trial dataset (two or more arms) from a CSV or Parquet file.
 
     The format follows the extension: ``.csv``/``.txt`` are CSV, ``.parquet``/``.pq`` are Parquet;
     any other file is Parquet if it starts with the Parquet magic bytes and CSV otherwise.
@@ -65,13 +71,18 @@ def read_trial(
     event_col : str
         Event column: 1 = event observed, 0 = censored ("0", "1", "0.0", "1.0" in CSV).
     arm_col : str
-        Arm column; every label must be ``treatment`` or ``control`` and both must occur.
-    treatment, control : str, int or float
-        The two arm labels; numbers are compared through their text.
+        Arm column; every label must be a named arm (or ``other_arms="drop"``) and every named
+        arm must occur.
+    control : str, int or float
+        The reference arm's label; numbers are compared through their text.
+    treatment : label or sequence of labels, optional
+        The other arm(s); default every other label.
     strata : str or sequence of str, optional
         Stratification column(s); cells must be non-empty.
     id_col : str, optional
         Patient id column; ids must be unique.
+    covariates, na, other_arms, event_value, censor_value
+        As for :meth:`TrialData.from_frame <walkback.schema.TrialData.from_frame>`.
 
     Returns
     -------
@@ -95,6 +106,11 @@ def read_trial(
         control=control,
         strata=strata,
         id_col=id_col,
+        covariates=covariates,
+        na=na,
+        other_arms=other_arms,
+        event_value=event_value,
+        censor_value=censor_value,
         source=source,
     )
     if suffix in _PARQUET_SUFFIXES or (
@@ -105,6 +121,7 @@ def read_trial(
     requested = [time_col, event_col, arm_col]
     requested += [strata] if isinstance(strata, str) else list(strata)
     requested += [id_col] if id_col is not None else []
+    requested += [CovariateSpec.parse(c).column for c in covariates]
     frame, lines = _parse_csv(data, source, requested)
     return TrialData.from_frame(frame, **roles, line_numbers=lines)
 

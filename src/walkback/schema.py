@@ -1,8 +1,9 @@
-"""The one validated container for two-arm time-to-event trial data.
+"""The one validated container for time-to-event trial data with two or more arms.
 
 ``TrialData.from_frame`` checks a table row by row and either returns a ``TrialData`` with exactly
 the input rows, in input order, or raises a one-line ``DataError`` naming the source, column, first
-offending lines, value, rule and fix. Nothing is dropped, reordered or coerced silently.
+offending lines, value, rule and fix. Nothing is dropped, reordered or coerced silently: rows are
+excluded only when asked (``na="drop"``, ``other_arms="drop"``), and then counted in ``dropped``.
 
 The rules themselves are plain functions in :mod:`walkback.validate`; this module is the container.
 """
@@ -17,9 +18,12 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from walkback.design import CovariateSpec
 from walkback.exceptions import DataError
+from walkback.missing import Dropped, apply_na_action
 from walkback.validate import (
     Where,
+    arm_codes,
     arm_label,
     check_columns,
     check_ids,
@@ -27,10 +31,10 @@ from walkback.validate import (
     strata_codes,
     strata_names,
     time_array,
-    treated_array,
+    treatment_labels,
 )
 
-__all__ = ["DATAFRAME_SOURCE", "TrialData"]
+__all__ = ["DATAFRAME_SOURCE", "Dropped", "TrialData"]
 
 DATAFRAME_SOURCE = "<DataFrame>"
 """``TrialData.source`` for data that did not come from a file."""
@@ -45,7 +49,7 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class TrialData:
-    """Validated two-arm time-to-event data: one row per patient, input rows in input order.
+    """Validated time-to-event data: one row per patient, input rows in input order.
 
     Build it with :meth:`TrialData.from_frame` or :func:`walkback.io.read_trial`; both validate
     every row. The derived arrays are read-only and aligned with ``frame`` row by row.
@@ -57,14 +61,16 @@ class TrialData:
         it as read-only.
     time_col, event_col, arm_col : str
         Names of the follow-up time, event indicator and arm columns.
-    treatment, control : str
-        Arm labels, as text.
+    control : str
+        Label of the reference arm, as text.
+    treatments : tuple of str
+        Labels of the other arms (one for a two-arm trial), as text.
     time : numpy.ndarray
         float64 follow-up times, finite and >= 0.
     event : numpy.ndarray
         int8 event indicator: 1 = event observed, 0 = censored.
-    treated : numpy.ndarray
-        bool, True for rows in the treatment arm.
+    arm : numpy.ndarray
+        int64 arm code of each row: 0 = control, j = ``treatments[j - 1]``.
     strata : numpy.ndarray or None
         int64 codes ``0..k-1`` of the combined strata columns; None without strata.
     strata_labels : tuple of str
@@ -76,24 +82,31 @@ class TrialData:
         Name of the patient id column, if any; ids are unique.
     source : str or None
         File path the data came from, or ``"<DataFrame>"``.
+    lines : numpy.ndarray
+        Location number of each row in the source (file line, or 1-based row), for messages.
+    dropped : tuple of Dropped
+        Rows excluded on request (missing values, unnamed arms); empty when none were.
     """
 
     frame: pd.DataFrame
     time_col: str
     event_col: str
     arm_col: str
-    treatment: str
     control: str
+    treatments: tuple[str, ...]
     time: np.ndarray
     event: np.ndarray
-    treated: np.ndarray
+    arm: np.ndarray
     strata: np.ndarray | None = None
     strata_labels: tuple[str, ...] = ()
     strata_cols: tuple[str, ...] = ()
     id_col: str | None = None
     source: str | None = None
+    lines: np.ndarray | None = None
+    line_unit: str = "line"
+    dropped: tuple[Dropped, ...] = ()
 
-    _DTYPES = {"time": np.float64, "event": np.int8, "treated": np.bool_, "strata": np.int64}
+    _DTYPES = {"time": np.float64, "event": np.int8, "arm": np.int64, "strata": np.int64}
 
     def __post_init__(self) -> None:
         n = len(self.frame)
@@ -109,6 +122,9 @@ class TrialData:
             object.__setattr__(self, name, _readonly(arr))
         object.__setattr__(self, "strata_cols", tuple(self.strata_cols))
         object.__setattr__(self, "strata_labels", tuple(self.strata_labels))
+        object.__setattr__(self, "treatments", tuple(self.treatments))
+        lines = np.arange(n, dtype=np.int64) + 2 if self.lines is None else self.lines
+        object.__setattr__(self, "lines", _readonly(np.asarray(lines, dtype=np.int64)))
 
     @property
     def n(self) -> int:
@@ -116,14 +132,46 @@ class TrialData:
         return int(self.time.shape[0])
 
     @property
+    def arms(self) -> tuple[str, ...]:
+        """Every arm label, the control first."""
+        return (self.control, *self.treatments)
+
+    @property
+    def treatment(self) -> str:
+        """The treatment arm's label (two-arm trials only)."""
+        return self.treatments[self._two_arm("treatment")]
+
+    @property
+    def treated(self) -> np.ndarray:
+        """bool, True for rows in the treatment arm (two-arm trials only)."""
+        self._two_arm("treated")
+        return _readonly(self.arm == 1)
+
+    def _two_arm(self, what: str) -> int:
+        if len(self.treatments) != 1:
+            raise DataError(
+                f"TrialData.{what} is defined for two arms; this trial has {len(self.arms)} "
+                f"({', '.join(map(repr, self.arms))})",
+                source=self.source,
+                column=self.arm_col,
+                fix="use TrialData.arms and TrialData.arm (codes, 0 = control)",
+            )
+        return 0
+
+    @property
     def n_treatment(self) -> int:
-        """Number of rows in the treatment arm."""
+        """Number of rows in the treatment arm (two-arm trials only)."""
         return int(self.treated.sum())
 
     @property
     def n_control(self) -> int:
         """Number of rows in the control arm."""
-        return self.n - self.n_treatment
+        return int((self.arm == 0).sum())
+
+    def n_arm(self) -> dict[str, int]:
+        """Number of rows per arm label, the control first."""
+        counts = np.bincount(self.arm, minlength=len(self.arms))
+        return {a: int(c) for a, c in zip(self.arms, counts, strict=True)}
 
     @property
     def n_events(self) -> int:
@@ -132,9 +180,18 @@ class TrialData:
 
     def __repr__(self) -> str:
         strata = f", strata={len(self.strata_labels)}" if self.strata is not None else ""
+        counts = self.n_arm()
+        if len(self.treatments) == 1:
+            arms = (
+                f"treatment={self.treatment!r} ({self.n_treatment}), "
+                f"control={self.control!r} ({self.n_control})"
+            )
+        else:
+            arms = f"control={self.control!r}, arms={counts!r}"
+        dropped = sum(d.rows for d in self.dropped)
+        drop = f", dropped={dropped}" if dropped else ""
         return (
-            f"TrialData(n={self.n}, treatment={self.treatment!r} ({self.n_treatment}), "
-            f"control={self.control!r} ({self.n_control}), events={self.n_events}{strata}, "
+            f"TrialData(n={self.n}, {arms}, events={self.n_events}{strata}{drop}, "
             f"source={self.source!r})"
         )
 
@@ -146,10 +203,15 @@ class TrialData:
         time_col: str,
         event_col: str,
         arm_col: str,
-        treatment: str | int | float,
         control: str | int | float,
+        treatment: str | int | float | Sequence[str | int | float] | None = None,
         strata: str | Sequence[str] = (),
         id_col: str | None = None,
+        covariates: Sequence[str] = (),
+        na: Literal["error", "drop"] = "error",
+        other_arms: Literal["error", "drop"] = "error",
+        event_value: object = 1,
+        censor_value: object = 0,
         source: str | None = None,
         line_offset: int = 2,
         line_numbers: Sequence[int] | np.ndarray | None = None,
@@ -164,18 +226,28 @@ class TrialData:
         time_col : str
             Follow-up time column: numbers (text cells may have surrounding spaces), finite, >= 0.
         event_col : str
-            Event column: 1 = event, 0 = censored. Text "0", "1", "0.0", "1.0" and booleans are
-            accepted.
+            Event column: ``event_value`` = event, ``censor_value`` = censored (default 1 and 0;
+            R data sets often use 2 and 1). Numbers compare by value ("1.0" is 1); TRUE/FALSE in
+            any case and booleans read as 1/0.
         arm_col : str
-            Arm column. Labels are compared with ``treatment`` and ``control`` as exact text after
-            stripping surrounding whitespace; integer and integral float values are compared as
-            integer text (1 and 1.0 both match "1").
-        treatment, control : str, int or float
-            The two arm labels; numbers are compared through their text as above.
+            Arm column. Labels are compared as exact text after stripping surrounding whitespace;
+            integer and integral float values are compared as integer text (1 and 1.0 match "1").
+        control : str, int or float
+            The reference arm's label.
+        treatment : label or sequence of labels, optional
+            The other arm(s); default every other label in the column (sorted).
         strata : str or sequence of str, optional
             Stratification column(s); every cell must be non-empty and not NA.
         id_col : str, optional
             Patient id column; ids must be non-empty and unique.
+        covariates : sequence of str, optional
+            Covariate columns the analysis will use (``NAME`` or ``NAME:REF``): checked to exist,
+            and for missing values under ``na``.
+        na : {"error", "drop"}
+            A missing value in a used column (time, event, arm, strata, covariates) is an error,
+            or (``"drop"``, R's ``na.omit``) its row is excluded and counted in ``dropped``.
+        other_arms : {"error", "drop"}
+            Rows whose arm is not named: an error, or excluded and counted in ``dropped``.
         source : str, optional
             Where the data came from, for messages; defaults to ``"<DataFrame>"``.
         line_offset : int, default 2
@@ -190,20 +262,25 @@ class TrialData:
         Returns
         -------
         TrialData
-            Validated data with the same rows in the same order as ``df``.
+            Validated data with the same rows in the same order as ``df`` (less the rows dropped
+            on request, which ``dropped`` counts).
 
         Raises
         ------
         DataError
             A column is missing or a value breaks a rule: a time that is empty, missing, not a
-            number, infinite or negative; an event not 0/1; an arm label that is neither
-            ``treatment`` nor ``control``; only one arm present; treatment equal to control; an
-            empty or NA strata value; an empty or duplicate id; no rows.
+            number, infinite or negative; an event value that is neither coding; an arm label that
+            is not named; a named arm without rows; control equal to a treatment; an empty or NA
+            strata value; an empty or duplicate id; a missing covariate value; no rows.
         TypeError
             ``df`` is not a DataFrame or an arm label is neither text nor a number.
         """
         if not isinstance(df, pd.DataFrame):
             raise TypeError(f"df must be a pandas DataFrame, not {type(df).__name__}")
+        if na not in ("error", "drop"):
+            raise ValueError(f"na must be 'error' or 'drop', got {na!r}")
+        if other_arms not in ("error", "drop"):
+            raise ValueError(f"other_arms must be 'error' or 'drop', got {other_arms!r}")
         n = len(df)
         if line_numbers is None:
             lines = np.arange(n, dtype=np.int64) + line_offset
@@ -214,27 +291,38 @@ class TrialData:
         where = Where(DATAFRAME_SOURCE if source is None else source, line_unit, lines)
 
         strata_cols = strata_names(strata)
-        treat = arm_label("treatment", treatment, where)
         ctrl = arm_label("control", control, where)
-        if treat == ctrl:
-            raise where.error(
-                f"treatment and control have the same label {treat!r}",
-                column=arm_col,
-                fix="pass the two different arm labels as treatment= and control=",
-            )
+        treats = treatment_labels(treatment, ctrl, arm_col, where)
+        cov_cols = tuple(dict.fromkeys(CovariateSpec.parse(c).column for c in covariates))
         roles = [("time_col", time_col), ("event_col", event_col), ("arm_col", arm_col)]
         roles += [("strata", c) for c in strata_cols]
         if id_col is not None:
             roles.append(("id_col", id_col))
         check_columns(df, roles, where)
+        check_columns(df, [("covariate", c) for c in cov_cols if c not in strata_cols], where)
         if n == 0:
             raise where.error(
                 "there are no data rows", fix="supply one row per patient below the header"
             )
-
+        used = list(dict.fromkeys([time_col, event_col, arm_col, *strata_cols, *cov_cols]))
+        df, lines, dropped = apply_na_action(df, used, cov_cols, na, where)
+        where = Where(where.source, where.unit, lines)
+        arm, treats, keep = arm_codes(
+            df[arm_col], arm_col, ctrl, treats, where, other_arms=other_arms
+        )
+        if not keep.all():
+            dropped.append(
+                Dropped(
+                    int((~keep).sum()),
+                    (arm_col,),
+                    tuple(int(v) for v in lines[~keep]),
+                    "arm not named",
+                )
+            )
+            df, lines, arm = df.loc[keep], lines[keep], arm[keep]
+            where = Where(where.source, where.unit, lines)
         time = time_array(df[time_col], time_col, where)
-        event = event_array(df[event_col], event_col, where)
-        treated = treated_array(df[arm_col], arm_col, treat, ctrl, where)
+        event = event_array(df[event_col], event_col, where, event_value, censor_value)
         codes, labels = strata_codes(df, strata_cols, where)
         if id_col is not None:
             check_ids(df[id_col], id_col, where)
@@ -244,16 +332,19 @@ class TrialData:
             time_col=time_col,
             event_col=event_col,
             arm_col=arm_col,
-            treatment=treat,
             control=ctrl,
+            treatments=treats,
             time=_readonly(time),
             event=_readonly(event),
-            treated=_readonly(treated),
+            arm=_readonly(arm),
             strata=None if codes is None else _readonly(codes),
             strata_labels=labels,
             strata_cols=strata_cols,
             id_col=id_col,
             source=where.source,
+            lines=lines,
+            line_unit=line_unit,
+            dropped=tuple(dropped),
         )
 
     def subset(self, mask: ArrayLike) -> TrialData:
@@ -272,7 +363,7 @@ class TrialData:
         Raises
         ------
         DataError
-            The selection is empty or leaves only one arm.
+            The selection leaves an arm without rows.
         TypeError
             ``mask`` is not boolean.
         ValueError
@@ -283,17 +374,15 @@ class TrialData:
             raise TypeError(f"mask must be boolean, not {keep.dtype}")
         if keep.shape != (self.n,):
             raise ValueError(f"mask must have one entry per row ({self.n}), got shape {keep.shape}")
-        treated = self.treated[keep]
-        for arm, label, count in (
-            ("treatment", self.treatment, int(treated.sum())),
-            ("control", self.control, int((~treated).sum())),
-        ):
-            if count == 0:
+        counts = np.bincount(self.arm[keep], minlength=len(self.arms))
+        for j, label in enumerate(self.arms):
+            if counts[j] == 0:
+                arm = "control" if j == 0 else "treatment"
                 raise DataError(
                     f"the subset has no rows in the {arm} arm {label!r}",
                     source=self.source,
                     column=self.arm_col,
-                    fix="choose a subset that contains both arms",
+                    fix="choose a subset that contains every arm",
                 )
         codes: np.ndarray | None = None
         labels: tuple[str, ...] = ()
@@ -306,14 +395,17 @@ class TrialData:
             time_col=self.time_col,
             event_col=self.event_col,
             arm_col=self.arm_col,
-            treatment=self.treatment,
             control=self.control,
+            treatments=self.treatments,
             time=self.time[keep],
             event=self.event[keep],
-            treated=treated,
+            arm=self.arm[keep],
             strata=codes,
             strata_labels=labels,
             strata_cols=self.strata_cols,
             id_col=self.id_col,
             source=self.source,
+            lines=self.lines[keep],
+            line_unit=self.line_unit,
+            dropped=self.dropped,
         )

@@ -39,8 +39,10 @@ __all__ = [
     "event_array",
     "strata_codes",
     "strata_names",
+    "arm_codes",
+    "missing_cells",
     "time_array",
-    "treated_array",
+    "treatment_labels",
 ]
 
 # In label columns (strata, ids) only these exact spellings mean missing ("None" may be a level).
@@ -205,64 +207,150 @@ def time_array(col: pd.Series, name: str, where: Where) -> np.ndarray:
     return values + 0.0  # turns -0.0 into 0.0
 
 
-def event_array(col: pd.Series, name: str, where: Where) -> np.ndarray:
-    """The event indicator as int8: 1 = event, 0 = censored."""
-    values, kinds = parse_numbers(col, allow_bool=True)
-    kinds[(kinds == OK) & (values != 0) & (values != 1)] = NOT_01
-    kinds[(kinds == NOT_NUMBER) | (kinds == INFINITE)] = NOT_01
-    problem = _first_problem(kinds)
-    if problem is not None:
-        first, kind, rows = problem
-        raise where.error(
-            _EVENT_RULES[kind],
-            column=name,
-            rows=rows,
-            value=_shown(col.iloc[first]),
-            fix=_EVENT_FIX,
-        )
-    return values.astype(np.int8)
-
-
-def treated_array(
-    col: pd.Series, name: str, treatment: str, control: str, where: Where
+def event_array(
+    col: pd.Series,
+    name: str,
+    where: Where,
+    event_value: object = 1,
+    censor_value: object = 0,
 ) -> np.ndarray:
-    """True for rows in the treatment arm; every label must be one of the two, both present."""
-    labels = [label_text(v) for v in col.tolist()]
-    treated = np.fromiter((lab == treatment for lab in labels), dtype=bool, count=len(labels))
-    is_control = np.fromiter((lab == control for lab in labels), dtype=bool, count=len(labels))
-    bad = np.flatnonzero(~(treated | is_control))
+    """The event indicator as int8: 1 = event, 0 = censored.
+
+    Cells are compared with ``event_value`` and ``censor_value`` as label text (numbers through
+    their value: "1", "1.0" and 1 agree); TRUE/FALSE in any letter case (and booleans) read as
+    1/0. Any other value is an error that lists the values found and the options that fit them.
+    """
+    ev, cens = label_text(event_value), label_text(censor_value)
+    if ev is None or cens is None or ev == cens:
+        raise where.error(
+            f"event value {ev!r} and censoring value {cens!r} must be two different labels",
+            column=name,
+            fix="pass --event-value and --censor-value (event_value=, censor_value=)",
+        )
+    values, kinds = parse_numbers(col, allow_bool=True)
+    labels = np.array(
+        [
+            label_text(v) if k == OK else _text_label(c)
+            for v, k, c in zip(values, kinds, col, strict=True)
+        ],
+        dtype=object,
+    )
+    is_event = labels == ev
+    is_censor = labels == cens
+    bad = np.flatnonzero(~(is_event | is_censor))
     if bad.size:
+        first = int(bad[0])
+        kind = int(kinds[first])
+        if kind in (EMPTY, MISSING) and (kinds[bad] == kind).all():
+            rule = _EVENT_RULES[kind].split(";")[0]
+            raise where.error(
+                f"{rule}; it must be {cens} (censored) or {ev} (event)",
+                column=name,
+                rows=bad,
+                value=_shown(col.iloc[first]),
+                fix="fill it in, or pass --na drop (na='drop') to exclude rows with missing values",
+            )
+        found = sorted({"<missing>" if lab is None else str(lab) for lab in labels.tolist()})
+        fix = "recode the column, or pass --event-value/--censor-value to match the data"
+        if set(found) == {"1", "2"}:
+            fix = (
+                "if 2 = event and 1 = censored (R's Surv coding), pass --event-value 2 "
+                "--censor-value 1 (event_value=2, censor_value=1)"
+            )
+        raise where.error(
+            f"event must be {cens} (censored) or {ev} (event); values found: {_quote_list(found)}",
+            column=name,
+            rows=bad,
+            value=_shown(col.iloc[first]),
+            fix=fix,
+        )
+    return is_event.astype(np.int8)
+
+
+def _text_label(cell: object) -> str | None:
+    """A non-numeric event cell as a label: TRUE/FALSE in any case are 1/0."""
+    text = label_text(cell)
+    if text is not None and text.lower() in ("true", "false"):
+        return "1" if text.lower() == "true" else "0"
+    return text
+
+
+def arm_codes(
+    col: pd.Series,
+    name: str,
+    control: str,
+    treatments: tuple[str, ...] | None,
+    where: Where,
+    *,
+    other_arms: str = "error",
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """Arm code of every row (0 = control, j = the j-th treatment), the treatments and a keep mask.
+
+    ``treatments=None`` makes every other label a treatment, in sorted order. Rows whose label is
+    not a named arm are an error, or with ``other_arms="drop"`` are marked False in the keep mask.
+    """
+    labels = [label_text(v) for v in col.tolist()]
+    if treatments is None:
+        treatments = tuple(sorted({lab for lab in labels if lab not in (None, control)}))
+    arms = (control, *treatments)
+    index = {a: i for i, a in enumerate(arms)}
+    codes = np.fromiter((index.get(lab, -1) for lab in labels), dtype=np.int64, count=len(labels))
+    bad = np.flatnonzero(codes < 0)
+    keep = codes >= 0
+    if bad.size and other_arms != "drop":
         found = list(dict.fromkeys("<missing>" if lab is None else lab for lab in labels))
         unexpected = list(dict.fromkeys(labels[i] for i in bad))
         hints = [
             f"{lab!r} differs from {exp!r} only in letter case"
             for lab in unexpected
             if lab is not None
-            for exp in (treatment, control)
+            for exp in arms
             if lab != exp and lab.casefold() == exp.casefold()
         ]
         hint = f" ({'; '.join(hints)})" if hints else ""
+        if len(arms) == 2:
+            named = f"neither treatment {arms[1]!r} nor control {control!r}"
+        else:
+            named = f"not one of the named arms: control {control!r}, treatments " + ", ".join(
+                repr(a) for a in treatments
+            )
         raise where.error(
-            f"arm label is neither treatment {treatment!r} nor control {control!r}; "
-            f"labels found: {_quote_list(found)}{hint}",
+            f"arm label is {named}; labels found: {_quote_list(found)}{hint}",
             column=name,
             rows=bad,
             value=_shown(col.iloc[int(bad[0])]),
-            fix="recode those rows, or pass treatment=/control= labels that match the file "
-            "(labels are compared as exact text after stripping surrounding spaces)",
+            fix="recode those rows, pass arm labels that match the file (compared as exact text "
+            "after stripping surrounding spaces), or exclude them with --other-arms drop",
         )
-    for arm, label, present, other in (
-        ("treatment", treatment, treated, control),
-        ("control", control, is_control, treatment),
-    ):
-        if not present.any():
-            rest = "the only row is" if len(labels) == 1 else f"all {len(labels)} rows are"
+    present = np.bincount(codes[keep], minlength=len(arms))
+    for j, label in enumerate(arms):
+        if present[j] == 0:
+            arm = "control" if j == 0 else "treatment"
+            others = sorted({lab for lab in labels if lab is not None} - {label})
+            rest = "the only row is" if len(labels) == 1 else "the labels found are"
             raise where.error(
-                f"no rows in the {arm} arm: no arm label is {label!r}; {rest} {other!r}",
+                f"no rows in the {arm} arm: no arm label is {label!r}; {rest} "
+                f"{_quote_list(others)}",
                 column=name,
-                fix=f"a two-arm comparison needs both arms; check the {arm}= label and the data",
+                fix=f"a comparison needs every named arm; check the {arm} label and the data",
             )
-    return treated
+    if len(arms) < 2:
+        raise where.error(
+            f"only the control arm {control!r} is present; a comparison needs two or more arms",
+            column=name,
+            fix="check the arm column and the control label",
+        )
+    return codes, tuple(treatments), keep
+
+
+def missing_cells(col: pd.Series) -> np.ndarray:
+    """True where a cell is missing: empty, NA/NaN/None, or an NA spelling (R's na.strings)."""
+    labels = [label_text(v) for v in col.tolist()]
+    return np.fromiter(
+        (lab is None or lab == "" or lab in _NA_LABELS for lab in labels),
+        dtype=bool,
+        count=len(labels),
+    )
 
 
 def _label_column(col: pd.Series, name: str, what: str, where: Where) -> list[str]:
@@ -325,3 +413,25 @@ def check_ids(col: pd.Series, name: str, where: Where) -> None:
             value=_shown(col.iloc[b]),
             fix="remove the repeated row or correct the id",
         )
+
+
+def treatment_labels(treatment, control: str, arm_col: str, where: Where) -> tuple[str, ...] | None:
+    """The treatment argument as label texts (None = every other label)."""
+    if treatment is None:
+        return None
+    items = [treatment] if isinstance(treatment, str | int | float) else list(treatment)
+    labels = tuple(arm_label("treatment", v, where) for v in items)
+    for lab in labels:
+        if lab == control:
+            raise where.error(
+                f"treatment and control have the same label {lab!r}",
+                column=arm_col,
+                fix="pass the two different arm labels as treatment= and control=",
+            )
+    if len(set(labels)) != len(labels):
+        raise where.error(
+            f"a treatment label is repeated: {', '.join(map(repr, labels))}",
+            column=arm_col,
+            fix="name each arm once",
+        )
+    return labels
