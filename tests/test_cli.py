@@ -78,6 +78,8 @@ def test_json_contract_keys(capsys):
         "lower",
         "upper",
         "n_at_risk",
+        "events",
+        "censored",
     }
     s = d["settings"]
     assert (s["conf_type"], s["ties"], s["strata"], s["alpha"]) == ("log", "efron", [], 0.05)

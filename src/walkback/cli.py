@@ -90,11 +90,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser(
         "analyze",
-        help="Kaplan-Meier, medians, Cox HR, log-rank, PH test and RMST for a two-arm trial",
-        description="Analyse a two-arm trial (CSV or Parquet): Kaplan-Meier curves and medians "
-        "per arm, survival at landmark times, Cox hazard ratio (treatment vs control), log-rank "
-        "test, proportional-hazards test (cox.zph, KM transform) and restricted mean survival "
-        "time. With --strata the Cox model and log-rank test are stratified.",
+        help="Kaplan-Meier, medians, Cox HRs, log-rank, PH test and RMST for a trial of 2+ arms",
+        description="Analyse a trial of two or more arms (CSV or Parquet): Kaplan-Meier curves "
+        "and medians per arm, survival at landmark times, one Cox model with the arm as a factor "
+        "(reference = control; hazard ratio of each treatment arm vs control), the k-group "
+        "log-rank test, tests of the arm term alone, concordance, median follow-up (reverse "
+        "Kaplan-Meier), proportional-hazards tests (cox.zph, KM transform) and restricted mean "
+        "survival time. With --strata the Cox model and log-rank test are stratified. Times "
+        "closer than R's aeqSurv tolerance are ties, as R's timefix (--no-timefix to compare "
+        "exactly).",
         epilog=ANALYZE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -102,12 +106,57 @@ def build_parser() -> argparse.ArgumentParser:
     g = a.add_argument_group("columns and arms (required)")
     g.add_argument("--time-col", required=True, metavar="C", help="follow-up time column (>= 0)")
     g.add_argument(
-        "--event-col", required=True, metavar="C", help="event column: 1 event, 0 censored"
+        "--event-col",
+        required=True,
+        metavar="C",
+        help="event column: --event-value = event, --censor-value = censored (default 1/0; "
+        "TRUE/FALSE read as 1/0)",
     )
     g.add_argument("--arm-col", required=True, metavar="C", help="arm (group) column")
-    g.add_argument("--treatment", required=True, metavar="L", help="label of the treatment arm")
-    g.add_argument("--control", required=True, metavar="L", help="label of the control arm")
+    g.add_argument(
+        "--control", required=True, metavar="L", help="label of the control (reference) arm"
+    )
+    g.add_argument(
+        "--treatment",
+        type=_label_list,
+        metavar="L[,L2,...]",
+        help="label(s) of the treatment arm(s) (default: every label other than --control)",
+    )
     o = a.add_argument_group("options")
+    o.add_argument(
+        "--event-value",
+        default="1",
+        metavar="V",
+        help="value of the event column that means an event (default 1; R data often use 2)",
+    )
+    o.add_argument(
+        "--censor-value",
+        default="0",
+        metavar="V",
+        help="value that means censored (default 0; R data with 2 = event use 1)",
+    )
+    o.add_argument(
+        "--other-arms",
+        choices=("error", "drop"),
+        default="error",
+        help="rows whose arm is not named: an error (default) or excluded and counted",
+    )
+    o.add_argument(
+        "--na",
+        choices=("error", "drop"),
+        default="error",
+        help="a missing value in a used column: an error (default) or its row is excluded and "
+        "reported (R's na.omit)",
+    )
+    o.add_argument(
+        "--no-timefix",
+        dest="timefix",
+        action="store_false",
+        help="compare times exactly instead of merging near ties as R's timefix",
+    )
+    o.add_argument(
+        "--time-unit", default="days", metavar="U", help="unit of the time column (default days)"
+    )
     o.add_argument(
         "--strata",
         action="append",
@@ -119,8 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--covariate",
         action="append",
         default=[],
-        metavar="C",
-        help="adjust the Cox model for this numeric column (repeat for several)",
+        metavar="C[:REF]",
+        help="adjust the Cox model for this column (repeat for several): numbers as they are, "
+        "text as a factor with R's treatment contrasts; REF names the reference level "
+        "(default: the first in sorted order)",
     )
     o.add_argument("--id-col", metavar="C", help="participant id column (checked for duplicates)")
     o.add_argument(
@@ -913,6 +964,13 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     return EXIT_OK if rep.all_passed else 1
 
 
+def _label_list(text: str) -> list[str]:
+    labels = [x.strip() for x in text.split(",")]
+    if not all(labels):
+        raise argparse.ArgumentTypeError(f"empty label in {text!r}; give labels as A or A,B")
+    return labels
+
+
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from walkback.analysis import analyze
     from walkback.io import read_trial
@@ -930,7 +988,19 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         control=args.control,
         strata=tuple(args.strata),
         id_col=args.id_col,
+        covariates=tuple(args.covariate),
+        na=args.na,
+        other_arms=args.other_arms,
+        event_value=args.event_value,
+        censor_value=args.censor_value,
     )
+    for d in trial.dropped:
+        shown = ", ".join(map(str, d.lines[:10])) + (" ..." if len(d.lines) > 10 else "")
+        print(
+            f"walkback: excluded {d.rows} of {trial.n + sum(x.rows for x in trial.dropped)} rows "
+            f"({d.reason}: {', '.join(d.columns)}; lines {shown})",
+            file=sys.stderr,
+        )
     res = analyze(
         trial,
         conf_type=conf_type,
@@ -939,6 +1009,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         tau=args.tau,
         alpha=args.alpha,
         covariates=tuple(args.covariate),
+        timefix=args.timefix,
+        time_unit=args.time_unit,
     )
     if args.json:
         out = res.to_dict()

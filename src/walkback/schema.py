@@ -298,8 +298,8 @@ class TrialData:
         roles += [("strata", c) for c in strata_cols]
         if id_col is not None:
             roles.append(("id_col", id_col))
+        roles += [("covariate", c) for c in cov_cols]
         check_columns(df, roles, where)
-        check_columns(df, [("covariate", c) for c in cov_cols if c not in strata_cols], where)
         if n == 0:
             raise where.error(
                 "there are no data rows", fix="supply one row per patient below the header"

@@ -33,9 +33,19 @@ def _shown_values(values: np.ndarray, limit: int = 6) -> str:
     return text + (f" and {found.size - limit} more" if found.size > limit else "")
 
 
+def _numbers_or_self(arr: np.ndarray) -> np.ndarray:
+    """An object array of numbers (e.g. a pandas column) as float; anything else unchanged."""
+    try:
+        return arr.astype(float)
+    except (TypeError, ValueError):
+        return arr
+
+
 def check_time(time, name: str = "time") -> np.ndarray:
     """Follow-up times as float64: 1-D, finite and >= 0."""
     arr = np.asarray(time)
+    if arr.dtype.kind == "O":
+        arr = _numbers_or_self(arr)
     if arr.ndim != 1:
         raise _error(f"must be a 1-D array, got shape {arr.shape}", name)
     if arr.dtype.kind not in "biuf":
@@ -61,6 +71,8 @@ def check_event(event, n: int, name: str = "event") -> np.ndarray:
         raise _shape_error(arr, n, name)
     if arr.dtype == np.bool_:
         return arr.astype(np.int64)
+    if arr.dtype.kind == "O":
+        arr = _numbers_or_self(arr)
     if arr.dtype.kind not in "iuf":
         raise _error(
             f"events must be 0/1 or booleans, got an array of dtype {arr.dtype}",

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from walkback.analysis import AnalysisResult
+from typing import Any
 
 _CONVENTION_NOTES = {
     ("log", "efron"): "R survival defaults",
@@ -42,75 +39,109 @@ def ci(lo: float | None, hi: float | None, decimals: int | None = None) -> str:
     return f"{fixed(lo, decimals)} to {fixed(hi, decimals)}"
 
 
-def analysis_table(res: AnalysisResult, source: str | None = None) -> str:
-    """Readable summary of ``res``: a table per arm, then the comparisons, then the conventions."""
-    level = f"{100 * (1 - res.alpha):g}%"
-    lab = res.labels
-    head = [f"treatment ({lab['treatment']})", f"control ({lab['control']})"]
-    rows: list[tuple[str, str, str]] = [
-        ("Participants", str(res.n["treatment"]), str(res.n["control"])),
-        ("Events", str(res.events["treatment"]), str(res.events["control"])),
-    ]
-    med = {a: res.km[a].median for a in ("treatment", "control")}
-    rows.append(
-        (f"Median ({level} CI)",)
-        + tuple(f"{num(m.estimate)} ({ci(m.lower, m.upper)})" for m in med.values())
-    )
-    r = res.rmst
-    rows.append(
-        (
-            f"RMST to {num(r.tau)} (SE)",
-            f"{fixed(r.treatment.estimate, 1)} ({fixed(r.treatment.se, 1)})",
-            f"{fixed(r.control.estimate, 1)} ({fixed(r.control.se, 1)})",
-        )
-    )
-    for i in range(len(res.survival_at["treatment"])):
-        cells = []
-        for a in ("treatment", "control"):
-            row = res.survival_at[a].iloc[i]
-            cells.append(
-                f"{fixed(row.survival, 3)} ({ci(row.lower, row.upper, 3)}), "
-                f"{int(row.n_at_risk)} at risk"
-            )
-        t = res.survival_at["treatment"].iloc[i].time
-        rows.append((f"Survival at {num(t)}", cells[0], cells[1]))
+def _median(q) -> str:
+    return f"{num(q.estimate)} ({ci(q.lower, q.upper)})"
 
-    w0 = max(len(x[0]) for x in rows)
-    w1 = max(len(head[0]), *(len(x[1]) for x in rows))
-    lines = []
-    if source:
-        lines.append(f"walkback analyze: {source}")
-    lines.append(f"{'':{w0}}  {head[0]:<{w1}}  {head[1]}")
-    lines += [f"{a:{w0}}  {b:<{w1}}  {c}" for a, b, c in rows]
+
+def analysis_table(res: Any, source: str | None = None) -> str:
+    """Readable summary of an ``AnalysisResult``: a table per arm, the comparisons, conventions."""
+    level = f"{100 * (1 - res.alpha):g}%"
+    labels = res.arm_labels
+    if res.two_arm:
+        head = [f"treatment ({labels[1]})", f"control ({labels[0]})"]
+        order = [labels[1], labels[0]]
+    else:
+        head = [f"{labels[0]} (control)", *labels[1:]]
+        order = list(labels)
+    arms = [res.arms[a] for a in order]
+    rows: list[tuple[str, ...]] = [
+        ("Participants", *(str(s.n) for s in arms)),
+        ("Events", *(str(s.events) for s in arms)),
+        (f"Median ({level} CI), {res.time_unit}", *(_median(s.km.median) for s in arms)),
+        (
+            f"RMST to {num(res.tau)} (SE)",
+            *(f"{fixed(s.rmst.estimate, 1)} ({fixed(s.rmst.se, 1)})" for s in arms),
+        ),
+    ]
+    for i in range(len(arms[0].survival_at)):
+        cells = []
+        for s in arms:
+            row = s.survival_at.iloc[i]
+            cells.append(
+                f"{fixed(row.survival, 3)} ({ci(row.lower, row.upper, 3)}); {int(row.n_at_risk)} "
+                f"at risk, {int(row.events)} events, {int(row.censored)} censored"
+            )
+        rows.append((f"Survival at {num(arms[0].survival_at.iloc[i].time)}", *cells))
+
+    widths = [max(len(r[j]) for r in [("", *head), *rows]) for j in range(len(head) + 1)]
+    lines = [f"walkback analyze: {source}"] if source else []
+    for r in [("", *head), *rows]:
+        lines.append("  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
     lines.append("")
-    c = res.cox
-    hr_ci = c.conf_int()[0]
     strat = f", stratified by {', '.join(res.strata)}" if res.strata else ""
     adj = f", adjusted for {', '.join(res.covariates)}" if res.covariates else ""
+    lines.append(f"Cox model (arm as a factor, reference {labels[0]}{strat}{adj}):")
+    for hr in res.hazard_ratios():
+        lines.append(
+            f"  Hazard ratio {hr['treatment']} vs {labels[0]}: {fixed(hr['estimate'], 3)} "
+            f"({level} CI {ci(hr['lower'], hr['upper'], 3)}); coef {fixed(hr['coef'], 4)}, "
+            f"SE {fixed(hr['se'], 4)}, z {fixed(hr['z'], 2)}, Wald p = {pval(hr['p'])}"
+        )
+        lines.append(f"    HR < 1 favours {hr['treatment']}; HR > 1 favours {labels[0]}")
+    for cv in res.covariate_rows():
+        lines.append(
+            f"  {cv['term']}: HR {fixed(cv['estimate'], 3)} ({level} CI "
+            f"{ci(cv['lower'], cv['upper'], 3)}); coef {fixed(cv['coef'], 4)}, "
+            f"SE {fixed(cv['se'], 4)}, z {fixed(cv['z'], 2)}, p = {pval(cv['p'])}"
+        )
+    at = res.arm_test
     lines.append(
-        f"Hazard ratio (Cox{strat}{adj}): {fixed(c.hazard_ratio[0], 3)} "
-        f"({level} CI {ci(hr_ci[0], hr_ci[1], 3)}), Wald p = {pval(c.wald_p[0])}; "
-        f"LR p = {pval(c.p_lr)}; score p = {pval(c.p_score)}"
+        f"Test of the arm term alone (with vs without arm, df = {at.df}): LR chi-square = "
+        f"{fixed(at.lr_chisq, 2)}, p = {pval(at.p)}; Wald p = {pval(at.wald_p)}; "
+        f"score p = {pval(at.score_p)}"
     )
-    lr = res.logrank
+    if res.covariates:
+        c = res.cox
+        lines.append(
+            f"Whole model (arm and covariates, df = {c.df}): LR p = {pval(c.p_lr)}; "
+            f"Wald p = {pval(c.p_wald_global)}; score p = {pval(c.p_score)}"
+        )
+    lk = res.logrank_k
+    oe = ", ".join(
+        f"{a} {o:.0f}/{e:.1f}" for a, o, e in zip(labels, lk.observed, lk.expected, strict=True)
+    )
     lines.append(
-        f"Log-rank test{' (stratified)' if res.strata else ''}: chi-square = {fixed(lr.chisq, 2)}, "
-        f"p = {pval(lr.p)} (observed/expected events: treatment {lr.observed[0]:.0f}/"
-        f"{lr.expected[0]:.1f}, control {lr.observed[1]:.0f}/{lr.expected[1]:.1f})"
+        f"Log-rank test{' (stratified)' if res.strata else ''}: chi-square = {fixed(lk.chisq, 2)} "
+        f"on {lk.df} df, p = {pval(lk.p)} (observed/expected events: {oe})"
     )
+    for ph in res.ph_tests:
+        lines.append(
+            f"Proportional hazards for {ph.term} (cox.zph, KM transform): "
+            f"chi-square = {fixed(ph.chisq, 2)}, p = {pval(ph.p)}"
+        )
+    if res.rmst is not None:
+        r = res.rmst
+        lines.append(
+            f"RMST difference ({labels[1]} - {labels[0]}) to {num(r.tau)}: "
+            f"{fixed(r.difference, 1)} ({level} CI {ci(r.lower, r.upper, 1)})"
+        )
+    cc = res.concordance
+    lines.append(f"Concordance: {fixed(cc.estimate, 3)} (SE {fixed(cc.se, 3)})")
+    fu = res.followup
+    per_arm = "; ".join(f"{a} {_median(fu.arms[a])}" for a in labels)
     lines.append(
-        "Proportional hazards (cox.zph, KM transform): "
-        f"chi-square = {fixed(res.ph_test.chisq, 2)}, p = {pval(res.ph_test.p)}"
+        f"Median follow-up (reverse Kaplan-Meier), {res.time_unit}: {_median(fu.median)}; {per_arm}"
     )
-    lines.append(
-        f"RMST difference to {num(r.tau)}: {fixed(r.difference, 1)} "
-        f"({level} CI {ci(r.lower, r.upper, 1)})"
-    )
+    for d in res.dropped:
+        shown = ", ".join(map(str, d.lines[:8])) + (" ..." if len(d.lines) > 8 else "")
+        lines.append(f"Excluded: {d.rows} rows ({d.reason}: {', '.join(d.columns)}; lines {shown})")
     lines.append("")
     note = _CONVENTION_NOTES.get((res.conf_type, res.ties), "custom combination")
     lines.append(
         f"Conventions: KM CI transform '{res.conf_type}', Cox ties '{res.ties}' ({note}); "
-        f"{level} intervals; median by R's quantile.survfit rule; RMST tau: {res.tau_rule}."
+        f"{level} intervals; median by R's quantile.survfit rule; RMST tau: {res.tau_rule}; "
+        f"near-tied times {'merged as R timefix' if res.timefix else 'compared exactly'}; "
+        f"time unit: {res.time_unit}."
     )
     lines.append("NR = not reached. Change with --conf-type, --ties or --convention r|sas|stata.")
     return "\n".join(lines)

@@ -1,0 +1,171 @@
+"""``analyze``: the standard time-to-event analysis of a trial with two or more arms.
+
+Kaplan-Meier curves, medians and landmark survival per arm; one Cox model with the arm as a
+factor (reference = control), covariates and strata; the k-group log-rank test; tests of the arm
+term alone (nested models on the same rows); concordance; median follow-up by reverse
+Kaplan-Meier; RMST. Times closer than R's ``aeqSurv`` tolerance are ties unless ``timefix=False``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import stats
+
+from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
+from walkback.analysis.result import AnalysisResult, ArmSummary, ArmTest, FollowUp
+from walkback.design import CovariateSpec, build_design
+from walkback.estimators import (
+    cox,
+    kaplan_meier,
+    logrank,
+    logrank_k,
+    rmst_difference,
+)
+from walkback.estimators import (
+    timefix as aeq_times,
+)
+from walkback.schema import TrialData
+
+
+def analyze(
+    trial: TrialData,
+    *,
+    conf_type: ConfType = "log",
+    ties: Ties = "efron",
+    times=None,
+    tau: float | None = None,
+    alpha: float = 0.05,
+    covariates: Sequence[str] = (),
+    timefix: bool = True,
+    time_unit: str = "days",
+) -> AnalysisResult:
+    """Analyse a trial as R survival would.
+
+    Parameters
+    ----------
+    trial : TrialData
+        Validated trial data; its ``strata_cols`` (if any) stratify the Cox model and log-rank test.
+    conf_type : {"log", "log-log", "plain"}
+        Kaplan-Meier CI transform (R default "log"; SAS and Stata "log-log").
+    ties : {"efron", "breslow"}
+        Cox tie handling (R default "efron"; SAS and Stata "breslow").
+    times : sequence of float, optional
+        Landmark times for survival, numbers at risk, events and censorings.
+    tau : float, optional
+        RMST horizon; default the earliest of the arms' last follow-up times.
+    alpha : float
+        1 - confidence level for every interval.
+    covariates : sequence of str
+        Columns of ``trial.frame`` to adjust the Cox model for: numbers as they are, text as a
+        factor with R's treatment contrasts (``NAME:REF`` chooses the reference level).
+    timefix : bool, default True
+        Merge near-tied times as R's ``aeqSurv`` (R's default in survfit, survdiff and coxph).
+    time_unit : str
+        Unit of the time column, for labels.
+    """
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    level = 1.0 - alpha
+    t = aeq_times(trial.time) if timefix else np.asarray(trial.time)
+    e = trial.event
+    arms = trial.arms
+    times = [] if times is None else [float(x) for x in times]
+
+    km = {}
+    for j, label in enumerate(arms):
+        m = trial.arm == j
+        km[label] = kaplan_meier(t[m], e[m], conf_type=conf_type, conf_level=level, timefix=False)
+    if tau is None:
+        tau = float(min(km[a].time[-1] for a in arms))
+        tau_rule = "default: the earliest of the arms' last follow-up times"
+    else:
+        tau_rule = "given"
+    summaries = {
+        a: ArmSummary(
+            n=km[a].n,
+            events=km[a].n_events,
+            km=km[a],
+            survival_at=km[a].survival_at(times),
+            rmst=km[a].rmst(tau),
+        )
+        for a in arms
+    }
+
+    specs = tuple(CovariateSpec.parse(c) for c in covariates)
+    design = build_design(
+        trial.arm, arms, trial.frame, specs, arm_name=trial.arm_col, source=trial.source
+    )
+    fit_args = dict(ties=ties, conf_level=level, timefix=False)
+    fit = cox(t, e, design.x, trial.strata, names=design.names, **fit_args)
+    arm_idx = design.columns_of("arm")
+    arm_test = _arm_test(t, e, design, trial.strata, fit, arm_idx, fit_args)
+
+    reverse = 1 - e
+    followup = FollowUp(
+        median=kaplan_meier(t, reverse, conf_type, level, timefix=False).median,
+        arms={
+            a: kaplan_meier(
+                t[trial.arm == j], reverse[trial.arm == j], conf_type, level, timefix=False
+            ).median
+            for j, a in enumerate(arms)
+        },
+    )
+    two = len(arms) == 2
+    return AnalysisResult(
+        arm_labels=arms,
+        arms=summaries,
+        cox=fit,
+        design=design,
+        logrank_k=logrank_k(
+            t, e, trial.arm, trial.strata, levels=list(range(len(arms))), timefix=False
+        ),
+        logrank_2=logrank(t, e, trial.arm == 1, trial.strata, timefix=False) if two else None,
+        ph_tests=tuple(fit.ph_test(int(j)) for j in arm_idx),
+        rmst=rmst_difference(km[arms[1]], km[arms[0]], tau, level) if two else None,
+        arm_test=arm_test,
+        concordance=fit.concordance(),
+        followup=followup,
+        conf_type=conf_type,
+        ties=ties,
+        strata=tuple(trial.strata_cols),
+        covariates=tuple(str(c) for c in covariates),
+        alpha=float(alpha),
+        tau=float(tau),
+        tau_rule=tau_rule,
+        timefix=timefix,
+        time_unit=time_unit,
+        arm_col=trial.arm_col,
+        dropped=trial.dropped,
+    )
+
+
+def _arm_test(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
+    """LR, Wald and score tests of the arm coefficients alone, as nested models on the same rows."""
+    df = int(arm_idx.size)
+    b = fit.coef[arm_idx]
+    wald = float(b @ np.linalg.solve(fit.var[np.ix_(arm_idx, arm_idx)], b))
+    rest = np.setdiff1d(np.arange(fit.coef.size), arm_idx)
+    if rest.size == 0:
+        lr, score = fit.lr_chisq, fit.score_chisq
+    else:
+        names = tuple(design.names[i] for i in rest)
+        reduced = cox(t, e, design.x[:, rest], strata, names=names, **fit_args)
+        lr = 2.0 * (fit.loglik - reduced.loglik)
+        init = np.zeros(fit.coef.size)
+        init[rest] = reduced.coef
+        score = cox(t, e, design.x, strata, names=design.names, init=init, **fit_args).score_chisq
+    return ArmTest(
+        lr_chisq=float(lr),
+        df=df,
+        p=float(stats.chi2.sf(lr, df)),
+        wald_chisq=wald,
+        wald_p=float(stats.chi2.sf(wald, df)),
+        score_chisq=float(score),
+        score_p=float(stats.chi2.sf(score, df)),
+    )
