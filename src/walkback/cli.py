@@ -547,6 +547,7 @@ def _cmd_economics(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from walkback.plotting.trial_figures import write_figures
     from walkback.report import site
     from walkback.reproduce import load_data, reproduce, write_reports
     from walkback.spec import load_spec
@@ -563,7 +564,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     rep = reproduce(spec, frame, label)
     out = Path(args.out_dir)
     written = write_reports(rep, out)
-    written += site.write_figures(spec, frame, out / "figures")
+    written += write_figures(spec, frame, out / "figures")
     if args.notebooks:
         written += site.render_notebooks(args.notebooks, out / "notebooks")
     written.append(site.write_index(out, f"{spec.name}: reproduction report"))
