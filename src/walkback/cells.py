@@ -1,7 +1,7 @@
 """One table cell as a value: label text, or a strictly parsed number with the kind of problem.
 
 The lowest layer of reading data (numpy and pandas only): :mod:`walkback.validate` (the rules of
-:class:`~walkback.schema.TrialData`), :func:`walkback.io.arm_column` and the input checks of
+:class:`~walkback.schema.TrialData`), :func:`walkback.columns.arm_column` and the input checks of
 :mod:`walkback.reconstruct` all read cells through these functions, so a value means the same
 thing everywhere.
 """

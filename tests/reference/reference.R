@@ -10,10 +10,11 @@
 # Any error -- and any warning, which is promoted to an error -- stops the script
 # with a non-zero exit status. Outputs are generated; never edit them by hand.
 
-options(warn = 2, stringsAsFactors = FALSE)
-invisible(Sys.setlocale("LC_COLLATE", "C"))
-
-fail <- function(...) stop(paste0(...), call. = FALSE)
+local({
+  args <- commandArgs(trailingOnly = FALSE)
+  here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
+  source(file.path(here, "common.R"))
+})
 
 main <- function() {
   suppressPackageStartupMessages({
@@ -62,59 +63,6 @@ main <- function() {
     message("removed stale: ", paste(basename(stale), collapse = ", "))
   }
   invisible(NULL)
-}
-
-# directory holding this script (works from any working directory)
-script_dir <- function() {
-  args <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", args[grep("^--file=", args)])
-  if (length(f) != 1) fail("cannot locate reference.R; run it with Rscript")
-  dirname(normalizePath(f))
-}
-
-# ---------------------------------------------------------------------------------------
-# numbers: JSON numbers are written with 17 significant digits so every double survives
-# the round trip exactly (jsonlite's digits = NA keeps only 15). NA/NaN/Inf -> null.
-# ---------------------------------------------------------------------------------------
-num <- function(x) {
-  if (length(x) != 1) fail("num(): expected a scalar, got length ", length(x))
-  x <- as.numeric(x)
-  txt <- if (is.na(x) || !is.finite(x)) "null" else sprintf("%.17g", x)
-  structure(txt, class = "json")
-}
-
-int <- function(x) {
-  if (length(x) != 1) fail("int(): expected a scalar, got length ", length(x))
-  if (is.na(x)) return(NA_integer_)
-  if (x != round(x)) fail("int(): non-integer count ", x)
-  as.integer(x)
-}
-
-# CSV text for numbers: shortest of %.15g / %.17g that reads back identically
-fmt_num <- function(x) {
-  if (anyNA(x)) fail("fmt_num(): NA values must be removed before export")
-  s <- sprintf("%.15g", x)
-  bad <- as.numeric(s) != x
-  s[bad] <- sprintf("%.17g", x[bad])
-  if (any(grepl("e", s, fixed = TRUE))) fail("fmt_num(): exponent notation in export")
-  s
-}
-
-csv_quote <- function(s) {
-  need <- grepl("[\",\r\n]", s) | grepl("^\\s|\\s$", s)
-  s[need] <- paste0("\"", gsub("\"", "\"\"", s[need], fixed = TRUE), "\"")
-  s
-}
-
-write_plain_csv <- function(d, path) {
-  cols <- lapply(d, function(v) {
-    if (is.numeric(v)) fmt_num(v) else csv_quote(as.character(v))
-  })
-  lines <- c(paste(csv_quote(names(d)), collapse = ","),
-             do.call(paste, c(cols, sep = ",")))
-  con <- file(path, open = "wb")
-  on.exit(close(con))
-  writeLines(lines, con, sep = "\n", useBytes = TRUE)
 }
 
 # ---------------------------------------------------------------------------------------

@@ -64,29 +64,43 @@ def check_time(time, name: str = "time") -> np.ndarray:
     return t
 
 
-def check_event(event, n: int, name: str = "event") -> np.ndarray:
-    """Event indicators as int64 0/1 (booleans accepted); any other coding is an error."""
-    arr = np.asarray(event)
+def _zero_one(arr, n: int, name: str, what: str, fix: str, hint=None) -> np.ndarray:
+    """A 1-D array of length ``n`` coded 0/1 (or booleans) as float; anything else an error.
+
+    ``what`` names the values in messages; ``hint(found_values)`` may return a better fix.
+    """
+    arr = np.asarray(arr)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise _shape_error(arr, n, name)
     if arr.dtype == np.bool_:
-        return arr.astype(np.int64)
+        return arr.astype(float)
     if arr.dtype.kind == "O":
         arr = _numbers_or_self(arr)
-    if arr.dtype.kind not in "iuf":
-        raise _error(
-            f"events must be 0/1 or booleans, got an array of dtype {arr.dtype}",
-            name,
-            fix="recode as 1 = event, 0 = censored",
-        )
+    if arr.dtype.kind not in "biuf":
+        raise _error(f"{what} must be coded 0/1 or booleans, got dtype {arr.dtype}", name, fix=fix)
     v = arr.astype(float)
     bad = np.flatnonzero(~((v == 0) | (v == 1)))
     if bad.size:
-        found = _shown_values(v[np.isfinite(v)]) if np.isfinite(v).any() else "NaN"
-        fix = "recode as 1 = event, 0 = censored"
-        if set(np.unique(v[np.isfinite(v)]).tolist()) <= {1.0, 2.0}:
-            fix = "these look like R's 1 = censored, 2 = event coding: pass (status == 2)"
-        raise _error(f"events must be 0 or 1; values found: {found}", name, bad, fix=fix)
+        finite = v[np.isfinite(v)]
+        found = _shown_values(finite) if finite.size else "NaN"
+        better = hint(set(np.unique(finite).tolist())) if hint else None
+        raise _error(
+            f"{what} must be coded 0/1; values found: {found}", name, bad, fix=better or fix
+        )
+    return v
+
+
+def _r_status_hint(found: set) -> str | None:
+    if found <= {1.0, 2.0}:
+        return "these look like R's 1 = censored, 2 = event coding: pass (status == 2)"
+    return None
+
+
+def check_event(event, n: int, name: str = "event") -> np.ndarray:
+    """Event indicators as int64 0/1 (booleans accepted); any other coding is an error."""
+    v = _zero_one(
+        event, n, name, "events", "recode as 1 = event, 0 = censored", hint=_r_status_hint
+    )
     return v.astype(np.int64)
 
 
@@ -95,28 +109,8 @@ def check_two_groups(group, n: int, name: str = "group") -> np.ndarray:
 
     Text labels or other codes (e.g. 1/2) are refused rather than guessed.
     """
-    arr = np.asarray(group)
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise _shape_error(arr, n, name)
-    if arr.dtype == np.bool_:
-        g = arr
-    elif arr.dtype.kind in "iuf":
-        v = arr.astype(float)
-        bad = np.flatnonzero(~((v == 0) | (v == 1)))
-        if bad.size:
-            raise _error(
-                f"the two groups must be coded 0/1 or False/True; values found: {_shown_values(v)}",
-                name,
-                bad,
-                fix="pass (group == LABEL) for the group of interest, or use the k-group function",
-            )
-        g = v == 1
-    else:
-        raise _error(
-            f"the two groups must be coded 0/1 or False/True, got an array of dtype {arr.dtype}",
-            name,
-            fix="pass (group == LABEL) for the group of interest, or use the k-group function",
-        )
+    fix = "pass (group == LABEL) for the group of interest, or use the k-group function"
+    g = _zero_one(group, n, name, "the two groups", fix) == 1
     if g.all() or not g.any():
         raise _error(
             f"both groups must be present; all {n} values are {bool(g[0]) if n else 'missing'}",

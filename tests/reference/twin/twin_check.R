@@ -29,10 +29,11 @@
 # to an error -- stops the script with a non-zero exit status. Outputs are generated; never
 # edit them.
 
-options(warn = 2, stringsAsFactors = FALSE)
-invisible(Sys.setlocale("LC_COLLATE", "C"))
-
-fail <- function(...) stop(paste0(...), call. = FALSE)
+local({
+  args <- commandArgs(trailingOnly = FALSE)
+  here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
+  source(file.path(here, "../common.R"))
+})
 
 # R's own bootstrap for prob_cost_effective (walkback's uses numpy and the spec's settings)
 BOOT_RESAMPLES <- 2000L
@@ -73,26 +74,6 @@ main <- function() {
   }
   if (bad) message("twin_check.R: ", bad, " target(s) do not reproduce under R (see *_r.json)")
   invisible(NULL)
-}
-
-# directory holding this script (works from any working directory)
-script_dir <- function() {
-  args <- commandArgs(trailingOnly = FALSE)
-  f <- sub("^--file=", "", args[grep("^--file=", args)])
-  if (length(f) != 1) fail("cannot locate twin_check.R; run it with Rscript")
-  dirname(normalizePath(f))
-}
-
-# ---------------------------------------------------------------------------------------
-# numbers: 17 significant digits so every double survives the round trip (jsonlite's
-# digits = NA keeps only 15). NA/NaN/Inf -> null.
-# ---------------------------------------------------------------------------------------
-num <- function(x) {
-  if (is.null(x)) return(structure("null", class = "json"))
-  if (length(x) != 1) fail("num(): expected a scalar, got length ", length(x))
-  x <- as.numeric(x)
-  txt <- if (is.na(x) || !is.finite(x)) "null" else sprintf("%.17g", x)
-  structure(txt, class = "json")
 }
 
 # a JSON string field that may be null in the manifest
