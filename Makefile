@@ -41,6 +41,7 @@ reference: install
 	$(BIN)/python tests/reference/make_inputs.py
 	Rscript tests/reference/reference.R
 	Rscript tests/reference/anytrial/anytrial.R
+	Rscript tests/reference/subgroups/subgroups.R
 	$(BIN)/python tests/reference/twin/export_targets.py
 	Rscript tests/reference/twin/twin_check.R
 
