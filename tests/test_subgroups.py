@@ -109,3 +109,28 @@ def test_an_arm_without_events_gives_a_note_not_a_number():
     # the interaction model has an infinite coefficient: no number rather than a wrong one
     assert res["interaction"][0]["chisq"] is None
     assert "not estimable" in res["interaction"][0]["note"]
+
+
+def test_forest_plot_labels_come_from_the_data():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from walkback.plotting import style, subgroup_forest
+
+    trial = read_trial(
+        REF / "inputs" / "colon.csv",
+        time_col="time",
+        event_col="status",
+        arm_col="rx",
+        control="Obs",
+    )
+    res = subgroups(trial, ["sex", "differ"], na="drop")
+    with style():
+        fig = subgroup_forest(res, treatment="Lev+5FU")
+    texts = {t.get_text() for ax in fig.axes for t in ax.texts}
+    assert {"Lev+5FU", "Obs", "sex", "differ", "All participants"} <= texts
+    inter = res.to_dict()["interaction"]
+    assert any(t.startswith("interaction p") for t in texts) and len(inter) == 2
+    assert "123/304" in texts  # events/n of the treatment arm overall
+    with pytest.raises(ValueError, match="treatment must be one of"):
+        subgroup_forest(res, treatment="Obs")

@@ -13,6 +13,7 @@ from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, risk_table
 from walkback.plotting.reconstruction import reconstruction_overlay
 from walkback.plotting.sampling import sampling_distribution
+from walkback.plotting.subgroup_forest import subgroup_forest
 
 __all__ = [
     "COLUMN_WIDTH",
@@ -26,4 +27,5 @@ __all__ = [
     "risk_table",
     "sampling_distribution",
     "style",
+    "subgroup_forest",
 ]
