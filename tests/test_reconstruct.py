@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from cli_run import run
-from walkback.cli_reconstruct import add_reconstruct_parser
+from walkback.cli.reconstruct import add_reconstruct_parser
 from walkback.estimators import cox, kaplan_meier
 from walkback.exceptions import DataError
 from walkback.io import read_trial

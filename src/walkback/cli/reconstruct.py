@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from walkback._argtypes import positive as _positive
+from walkback.cli._common import _positive
 from walkback.exceptions import WalkbackError
 
 __all__ = ["RECONSTRUCT_EPILOG", "add_reconstruct_parser"]
@@ -208,3 +208,6 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         )
         print(f"Report in {args.report}: {', '.join(f.name for f in files)}")
     return 0
+
+
+add_parser = add_reconstruct_parser

@@ -1,0 +1,66 @@
+"""The `walkback` command: the parser assembled from one module per command family, and the
+error-to-exit-code mapping (one line on stderr, never a traceback unless WALKBACK_DEBUG=1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from walkback import __version__
+from walkback.cli import analyze, montecarlo, reconstruct, report, safety_economics, trial_model
+from walkback.cli._common import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    UsageError,
+    _one_line,
+    _Parser,
+)
+from walkback.exceptions import WalkbackError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="walkback",
+        description="Re-analyse and reproduce randomised trials with time-to-event outcomes. "
+        "Numbers match R survival; every convention is stated.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"walkback {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    for module in (analyze, trial_model, montecarlo, safety_economics, report, reconstruct):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            raise UsageError("walkback: error: a command is required (see 'walkback --help')")
+        return args.func(args)
+    except UsageError as exc:
+        print(_one_line(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (WalkbackError, ValueError, OSError) as exc:
+        # ValueError/OSError here are bad values or unreadable paths from the user
+        print(f"walkback: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("walkback: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a bug: still one line, never a traceback unless asked
+        if os.environ.get("WALKBACK_DEBUG"):
+            traceback.print_exc()
+        print(
+            f"walkback: internal error: {type(exc).__name__}: {_one_line(exc)} "
+            "(please report; WALKBACK_DEBUG=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
