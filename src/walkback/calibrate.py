@@ -25,16 +25,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walkback import __version__
-from walkback.exceptions import WalkbackError
-from walkback.simulate import (
-    Model,
+from walkback.draws import (
     draw_baseline,
     event_days,
     followup_days,
     latent_exponentials,
-    model_from_spec,
     spawn_streams,
 )
+from walkback.exceptions import WalkbackError
+from walkback.model import Model, _untruncated, model_from_spec
 from walkback.spec import ARM_KEYS, Param, Target, TrialSpec
 
 if TYPE_CHECKING:  # deferred: loading a cached calibration should not pay for pandas and scipy
@@ -340,8 +339,6 @@ def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]
         elif t.statistic in ("mean", "sd"):
             p = model.covariates[t.column]
             from scipy import stats
-
-            from walkback.simulate import _untruncated
 
             loc, scale = _untruncated(p["mean"], p["sd"], p["min"], p["max"])
             a, b = (p["min"] - loc) / scale, (p["max"] - loc) / scale

@@ -42,20 +42,19 @@ from scipy import special
 
 from walkback import __version__
 from walkback.calibrate import Calibration, calibrate
-from walkback.estimators import kaplan_meier
-from walkback.exceptions import WalkbackError
-from walkback.simulate import (
-    Model,
+from walkback.draws import (
     _ceil_days,
-    assemble,
     correlation_matrix,
     draw_baseline,
     draw_covariates,
-    draw_economics,
-    draw_safety,
     followup_days,
     stream_names,
 )
+from walkback.estimators import kaplan_meier
+from walkback.exceptions import WalkbackError
+from walkback.model import Model
+from walkback.secondary_draws import draw_economics, draw_safety
+from walkback.simulate import assemble
 from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
 from walkback.targets import TrialArrays, check, target_value
 

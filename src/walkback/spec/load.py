@@ -1,0 +1,126 @@
+"""load_spec: read a spec's TOML and build a TrialSpec from the section readers, in order.
+
+Sections are read in a fixed order (targets first: other sections refer to them), so a spec with
+several mistakes always reports the same one first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from importlib import resources
+from pathlib import Path
+
+from walkback._typing import CONF_TYPES, TIES
+from walkback.spec.covariates import read_covariates
+from walkback.spec.followup import read_dropout, read_followup, read_recruitment
+from walkback.spec.outcomes import read_outcomes
+from walkback.spec.reader import _Reader
+from walkback.spec.safety_economics import read_economics, read_safety
+from walkback.spec.targets import ECONOMIC_STATISTICS, check_target_references, read_targets
+from walkback.spec.trial import read_arms, read_randomisation
+from walkback.spec.types import SpecError, Stratum, TrialSpec
+
+
+def load_spec(spec: str | Path = "walkback") -> TrialSpec:
+    """Load and validate a spec: a packaged name (``"walkback"``) or a path to a TOML file."""
+    path = Path(spec)
+    if path.suffix != ".toml" and not path.exists():
+        res = resources.files("walkback.trials").joinpath(f"{spec}.toml")
+        if not res.is_file():
+            known = sorted(
+                p.name[:-5]
+                for p in resources.files("walkback.trials").iterdir()
+                if p.name.endswith(".toml")
+            )
+            raise SpecError(
+                f"no packaged spec named '{spec}' (packaged: {', '.join(known)}); "
+                "or pass a path to a .toml file"
+            )
+        data = res.read_bytes()
+        label = f"walkback/trials/{spec}.toml"
+    else:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise SpecError(f"{path}: cannot read the spec ({exc.strerror or exc})") from None
+        label = str(path)
+    try:
+        raw = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SpecError(f"{label}: not valid TOML ({exc})") from None
+    return _build(raw, label, hashlib.sha256(data).hexdigest())
+
+
+def _build(raw: dict, label: str, sha: str) -> TrialSpec:
+    r = _Reader(raw, label)
+    targets = read_targets(r, raw)  # first: other sections refer to them
+    trial = r.table(raw, "trial", "")
+    labels, sizes = read_arms(r, raw)
+    blocks, ratio, strata = read_randomisation(r, raw)
+    rec = read_recruitment(r, raw)
+    fu = read_followup(r, raw, rec.end)
+    dropout = read_dropout(r, raw)
+    covs = read_covariates(r, raw)
+    outcomes = read_outcomes(r, raw)
+    check_target_references(r, targets, outcomes, covs)
+    safety = read_safety(r, raw)
+    economics = read_economics(r, raw)
+    if any(t.statistic in ECONOMIC_STATISTICS for t in targets) and economics is None:
+        raise r.fail("economics", "is required by the icer / prob_cost_effective targets")
+    an = r.table(raw, "analysis", "", required=False)
+    conf_type, ties, astrata = _analysis(r, an, strata)
+    tw = r.table(raw, "twin", "", required=False)
+    return TrialSpec(
+        name=r.get(trial, "name", "trial", str),
+        title=trial.get("title", ""),
+        citation=trial.get("citation", ""),
+        source=label,
+        sha256=sha,
+        arm_labels=labels,
+        arm_sizes=sizes,
+        block_sizes=blocks,
+        ratio=ratio,
+        strata=strata,
+        recruitment_start=rec.start,
+        recruitment_end=rec.end,
+        recruitment_rate=rec.rate,
+        final_date=fu.final_date,
+        min_months=fu.min_months,
+        max_months=fu.max_months,
+        report_every_months=fu.report_every_months,
+        days_per_month=fu.days_per_month,
+        dropout_rate=dropout,
+        covariates=covs,
+        outcomes=outcomes,
+        targets=tuple(targets),
+        conf_type=conf_type,
+        ties=ties,
+        alpha=r.number(an.get("alpha", 0.05), "analysis.alpha", unit=True),
+        analysis_strata=astrata,
+        twin_seed=r.whole(tw, "seed", "twin", default=0, minimum=0),
+        twin_max_attempts=r.whole(tw, "max_attempts", "twin", default=2000, minimum=0),
+        safety=safety,
+        economics=economics,
+    )
+
+
+def _analysis(
+    r: _Reader, an: dict, strata: tuple[Stratum, ...]
+) -> tuple[str, str, tuple[str, ...]]:
+    """[analysis] conventions: the KM CI transform, Cox ties and the analysis strata (the alpha is
+    read last, with the trial's name, as it always has been)."""
+    conf_type = an.get("conf_type", "log")
+    ties = an.get("ties", "efron")
+    if conf_type not in CONF_TYPES:
+        raise r.fail("analysis.conf_type", f"must be one of {', '.join(CONF_TYPES)}", conf_type)
+    if ties not in TIES:
+        raise r.fail("analysis.ties", f"must be one of {', '.join(TIES)}", ties)
+    astrata_raw = an.get("strata", [])
+    if not isinstance(astrata_raw, list) or not all(isinstance(x, str) for x in astrata_raw):
+        raise r.fail("analysis.strata", "must be a list of column names", astrata_raw)
+    astrata = tuple(astrata_raw)
+    for s in astrata:
+        if s not in {x.column for x in strata}:
+            raise r.fail("analysis.strata", "must name randomisation strata columns", s)
+    return conf_type, ties, astrata

@@ -1,0 +1,105 @@
+"""Section reader for [[targets]] (the published figures), with the TARGET_STATISTICS registry.
+
+Computing a target's value from data is :mod:`walkback.targets`; this module only reads them.
+"""
+
+from __future__ import annotations
+
+from walkback.spec.reader import _Reader
+from walkback.spec.types import (
+    ARM_KEYS,
+    ECONOMIC_COLUMNS,
+    SAFETY_COLUMNS,
+    Covariate,
+    Outcome,
+    Target,
+)
+
+#: statistic -> the Target fields it requires (besides name, value, precision, source, confidence)
+TARGET_STATISTICS: dict[str, tuple[str, ...]] = {
+    "count": ("arm",),
+    "km_median": ("outcome", "arm"),
+    "cox_hr": ("outcome",),
+    "cox_p": ("outcome",),
+    "events": ("outcome",),
+    "mean": ("column",),
+    "sd": ("column",),
+    "share": ("column", "level"),
+    "sum": ("column",),
+    "fisher_p": ("column",),
+    "icer": (),
+    "prob_cost_effective": ("wtp",),
+}
+STATISTICS = tuple(TARGET_STATISTICS)
+#: statistics of the economic model: a spec with one of them needs an [economics] section
+ECONOMIC_STATISTICS = ("icer", "prob_cost_effective")
+
+
+def read_targets(r: _Reader, raw: dict) -> list[Target]:
+    """Every target, registered in ``r.targets`` so that other sections can refer to them."""
+    tlist = r.get(raw, "targets", "", list)
+    targets = []
+    for i, t in enumerate(tlist):
+        where = f"targets[{i}]"
+        if not isinstance(t, dict):
+            raise r.fail(where, "must be a table", t)
+        name = r.get(t, "name", where, str)
+        if name in r.targets:
+            raise r.fail(f"targets.{name}", "is defined twice")
+        r.targets[name] = t
+        targets.append(_target(r, t, name))
+    return targets
+
+
+def _target(r: _Reader, t: dict, name: str) -> Target:
+    stat = r.get(t, "statistic", f"targets.{name}", str)
+    if stat not in TARGET_STATISTICS:
+        raise r.fail(f"targets.{name}.statistic", f"must be one of {', '.join(STATISTICS)}", stat)
+    ci = t.get("ci")
+    if ci is not None:
+        if not (isinstance(ci, list) and len(ci) == 2):
+            raise r.fail(f"targets.{name}.ci", "must be a list [lower, upper]", ci)
+        ci = (r.number(ci[0], f"targets.{name}.ci"), r.number(ci[1], f"targets.{name}.ci"))
+        if not ci[0] <= r.number(t.get("value"), f"targets.{name}.value") <= ci[1]:
+            raise r.fail(f"targets.{name}.ci", "must contain the value", list(ci))
+    tgt = Target(
+        name=name,
+        label=r.get(t, "label", f"targets.{name}", str, default=name),
+        statistic=stat,
+        value=r.number(t.get("value"), f"targets.{name}.value"),
+        precision=r.number(t.get("precision"), f"targets.{name}.precision", positive=True),
+        source=r.get(t, "source", f"targets.{name}", str),
+        confidence=r.get(t, "confidence", f"targets.{name}", str),
+        ci=ci,
+        outcome=t.get("outcome"),
+        arm=t.get("arm"),
+        column=t.get("column"),
+        level=None if t.get("level") is None else str(t.get("level")),
+        wtp=(r.number(t["wtp"], f"targets.{name}.wtp", positive=True) if "wtp" in t else None),
+        derived=bool(t.get("derived", False)),
+    )
+    for key in TARGET_STATISTICS[stat]:
+        if getattr(tgt, key) is None:
+            raise r.fail(f"targets.{name}.{key}", f"is required for statistic '{stat}'")
+    if tgt.arm is not None and tgt.arm not in ARM_KEYS:
+        raise r.fail(f"targets.{name}.arm", "must be 'treatment' or 'control'", tgt.arm)
+    return tgt
+
+
+def check_target_references(
+    r: _Reader,
+    targets: list[Target],
+    outcomes: dict[str, Outcome],
+    covariates: tuple[Covariate, ...],
+) -> None:
+    """Each target's outcome and column must exist in the spec."""
+    for t in targets:
+        if t.outcome is not None and t.outcome not in outcomes:
+            raise r.fail(f"targets.{t.name}.outcome", "names no outcome in [outcomes]", t.outcome)
+        known = {c.name for c in covariates} | set(SAFETY_COLUMNS) | set(ECONOMIC_COLUMNS)
+        if t.column is not None and t.column not in known:
+            raise r.fail(
+                f"targets.{t.name}.column",
+                "names no covariate, safety or economic column",
+                t.column,
+            )
