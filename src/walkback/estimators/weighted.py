@@ -1,36 +1,27 @@
 """Weighted log-rank tests, the MaxCombo test and milestone survival differences.
 
-Weighted log-rank (R ``survdiff`` generalised): at each distinct event time t_j of a stratum,
+Weighted log-rank (R ``survdiff`` generalised): at each distinct event time t_j of a stratum
+U_g = sum_j w_j (d_gj - n_gj d_j / n_j) and
+V_gh = sum_j w_j^2 (n_gj / n_j) (delta_gh - n_hj / n_j) d_j (n_j - d_j) / (n_j - 1), summed over
+strata, the weights computed within each stratum. As ``survdiff``: groups with no (weighted)
+expected events are dropped, then the first group, and chisq = U' V^-1 U on df = groups kept - 1
+(a generalised inverse if V is singular); ``observed``/``expected`` are weighted (sum w d_g and
+sum w n_g d / n). Weights: ``logrank`` w = 1; ``fh`` Fleming-Harrington G(rho, gamma)
+w = S(t-)^rho (1 - S(t-))^gamma, S the left-continuous Kaplan-Meier of the pooled groups within
+the stratum -- R's ``survdiff(rho = r)`` is fh(r, 0), the KM-based version; ``gehan`` w = n_j
+(number at risk); ``tarone-ware`` w = sqrt(n_j); ``peto`` Peto & Peto's
+w = S~(t-) = prod_{t_i < t} (1 - d_i / (n_i + 1)) (close to, but not, ``survdiff(rho = 1)``).
 
-    U_g = sum_j w_j (d_gj - n_gj d_j / n_j)
-    V_gh = sum_j w_j^2 (n_gj / n_j) (delta_gh - n_hj / n_j) d_j (n_j - d_j) / (n_j - 1)
-
-summed over strata, with the weights computed within each stratum. As ``survdiff``, groups with
-no (weighted) expected events are dropped, the first remaining group is left out and
-chisq = U' V^-1 U on df = groups kept - 1 (a generalised inverse if V is singular).
-``observed`` and ``expected`` are weighted (sum w d_g and sum w n_g d / n), as ``survdiff``'s.
-
-Weights (``weights=``):
-
-* ``"logrank"``: w = 1 (``survdiff(rho = 0)``);
-* ``"fh"``: Fleming-Harrington G(rho, gamma), w = S(t-)^rho (1 - S(t-))^gamma with S the
-  left-continuous Kaplan-Meier curve of the pooled groups within the stratum.
-  R's ``survdiff(rho = r)`` is ``fh`` with rho = r, gamma = 0 (the KM-based version);
-* ``"gehan"``: w = n_j (number at risk; Gehan-Breslow-Wilcoxon);
-* ``"tarone-ware"``: w = sqrt(n_j);
-* ``"peto"``: Peto & Peto's w = S~(t-) = prod_{t_i < t} (1 - d_i / (n_i + 1)); close to, but not,
-  ``survdiff(rho = 1)``.
-
-Sign of z (two groups): z = U_1 / sqrt(V_11) where group 1 is the second sorted label (True or 1
-for a boolean / 0-1 group, the group of interest). z > 0 means more (weighted) events than
-expected in group 1, i.e. a higher hazard there.
+Sign of z (two groups): z = U_1 / sqrt(V_11), group 1 the second sorted label (True or 1 for a
+boolean / 0-1 group: the group of interest). z > 0: more (weighted) events than expected in
+group 1, a higher hazard there.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special, stats
@@ -57,6 +48,8 @@ MILESTONE_TRANSFORM = "linear"
 
 _DESCRIPTIONS = {
     "logrank": "w = 1",
+    "fh": "Fleming-Harrington G(rho={0:g}, gamma={1:g}): w = S(t-)^{0:g} (1 - S(t-))^{1:g}, S the "
+    "pooled left-continuous Kaplan-Meier within stratum",
     "gehan": "w = n(t), the number at risk (Gehan-Breslow-Wilcoxon)",
     "tarone-ware": "w = sqrt(n(t))",
     "peto": "w = Peto-Peto S~(t-) = prod over t_i < t of (1 - d_i / (n_i + 1))",
@@ -112,7 +105,7 @@ class MaxComboResult:
     correlation: np.ndarray
     stratified: bool
     name: str = "maxcombo"
-    groups: tuple[str, ...] = field(default=())
+    groups: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
         return {
@@ -167,15 +160,10 @@ def _event_times(t, e, codes, k, s) -> _EventTimes:
 
 
 def _weights(et: _EventTimes, kind: str, rho: float, gamma: float) -> np.ndarray:
-    if kind == "logrank":
-        return np.ones_like(et.n)
     if kind == "fh":
         return et.km_left**rho * (1.0 - et.km_left) ** gamma
-    if kind == "gehan":
-        return et.n.copy()
-    if kind == "tarone-ware":
-        return np.sqrt(et.n)
-    return et.peto_left.copy()
+    named = {"logrank": np.ones_like(et.n), "gehan": et.n, "tarone-ware": np.sqrt(et.n)}
+    return named.get(kind, et.peto_left)
 
 
 def _hypergeometric(et: _EventTimes) -> np.ndarray:
@@ -223,26 +211,9 @@ def _name(kind: str, rho: float, gamma: float) -> str:
     return f"fh({rho:g},{gamma:g})" if kind == "fh" else kind
 
 
-def _describe(kind: str, rho: float, gamma: float) -> str:
-    if kind == "fh":
-        return (
-            f"Fleming-Harrington G(rho={rho:g}, gamma={gamma:g}): w = S(t-)^{rho:g} "
-            f"(1 - S(t-))^{gamma:g}, S the pooled left-continuous Kaplan-Meier within stratum"
-        )
-    return _DESCRIPTIONS[kind]
-
-
 # -- public API -----------------------------------------------------------------------------------
 def weighted_logrank(
-    time,
-    event,
-    group,
-    strata=None,
-    *,
-    weights: str = "logrank",
-    rho: float = 0.0,
-    gamma: float = 0.0,
-    timefix: bool = True,
+    time, event, group, strata=None, *, weights="logrank", rho=0.0, gamma=0.0, timefix=True
 ) -> WeightedTestResult:
     """Weighted log-rank test of k >= 2 groups, optionally stratified (see the module docstring).
 
@@ -294,7 +265,7 @@ def weighted_logrank(
         observed=observed,
         expected=expected,
         variance=var,
-        weights=_describe(weights, rho, gamma),
+        weights=_DESCRIPTIONS[weights].format(rho, gamma),
         rho=rho,
         gamma=gamma,
         stratified=strata is not None,
@@ -302,14 +273,7 @@ def weighted_logrank(
 
 
 def maxcombo(
-    time,
-    event,
-    group,
-    strata=None,
-    *,
-    timefix: bool = True,
-    combos=DEFAULT_COMBOS,
-    abseps: float = MAXCOMBO_ABSEPS,
+    time, event, group, strata=None, *, timefix=True, combos=DEFAULT_COMBOS, abseps=MAXCOMBO_ABSEPS
 ) -> MaxComboResult:
     """MaxCombo test of two groups: max |z| over FH(rho, gamma) tests, p from their joint normal.
 
@@ -339,35 +303,18 @@ def maxcombo(
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(sd > 0, u / sd, np.nan)
         corr = cov / np.outer(sd, sd)
+    keys = ("name", "rho", "gamma", "z", "u", "variance")
     components = [
-        {
-            "name": _name("fh", r, g),
-            "rho": r,
-            "gamma": g,
-            "z": _json_num(zi),
-            "u": float(ui),
-            "variance": float(vi),
-        }
+        dict(zip(keys, (_name("fh", r, g), r, g, _json_num(zi), float(ui), float(vi)), strict=True))
         for (r, g), zi, ui, vi in zip(combos, z, u, np.diag(cov), strict=True)
     ]
     ok = np.flatnonzero(np.isfinite(z))
-    if ok.size == 0:
-        return MaxComboResult(
-            math.nan, math.nan, math.nan, "", components, corr, strata is not None, groups=groups
-        )
-    best = int(ok[np.argmax(np.abs(z[ok]))])
-    m = float(abs(z[best]))
-    p = max_abs_normal_sf(m, corr[np.ix_(ok, ok)], abseps)
-    return MaxComboResult(
-        z=float(z[best]),
-        chisq=float(z[best] ** 2),
-        p=p,
-        winner=components[best]["name"],
-        components=components,
-        correlation=corr,
-        stratified=strata is not None,
-        groups=groups,
-    )
+    zb, p, winner = math.nan, math.nan, ""
+    if ok.size:
+        best = int(ok[np.argmax(np.abs(z[ok]))])
+        zb, winner = float(z[best]), components[best]["name"]
+        p = max_abs_normal_sf(abs(zb), corr[np.ix_(ok, ok)], abseps)
+    return MaxComboResult(zb, zb**2, p, winner, components, corr, strata is not None, groups=groups)
 
 
 def max_abs_normal_sf(m: float, corr, abseps: float = MAXCOMBO_ABSEPS) -> float:
@@ -381,10 +328,8 @@ def max_abs_normal_sf(m: float, corr, abseps: float = MAXCOMBO_ABSEPS) -> float:
     3 standard errors of the mean are <= ``abseps`` (or 2^17 points per set).
     """
     corr = np.asarray(corr, dtype=float)
-    if not (np.isfinite(m) and m >= 0):
-        raise ValueError(f"m must be a finite number >= 0, got {m}")
-    if not abseps > 0:
-        raise ValueError(f"abseps must be > 0, got {abseps}")
+    if not (np.isfinite(m) and m >= 0 and abseps > 0):
+        raise ValueError(f"need a finite m >= 0 and abseps > 0, got m={m}, abseps={abseps}")
     ev, vec = np.linalg.eigh((corr + corr.T) / 2.0)
     keep = ev > 1e-10 * ev.max()
     a = vec[:, keep] * np.sqrt(ev[keep])  # corr = a a'
@@ -415,10 +360,7 @@ def _directions(r: int, n: int) -> np.ndarray:
 
 
 def survival_difference(
-    km_treatment: KaplanMeierResult,
-    km_control: KaplanMeierResult,
-    times,
-    conf_level: float = 0.95,
+    km_treatment: KaplanMeierResult, km_control: KaplanMeierResult, times, conf_level=0.95
 ) -> list[dict]:
     """Milestone differences S_T(t) - S_C(t) with a linear (plain) CI.
 
@@ -438,17 +380,12 @@ def survival_difference(
     t = check_time(np.atleast_1d(np.asarray(times, dtype=float)), "times")
     zq = z_value(conf_level)
     (s1, se1), (s0, se0) = _surv_se(km_treatment, t), _surv_se(km_control, t)
-    diff = s1 - s0
-    se = np.sqrt(se1**2 + se0**2)
+    diff, se = s1 - s0, np.sqrt(se1**2 + se0**2)
+    lims = (se, diff - zq * se, diff + zq * se)
+    keys = ("time", "difference", "se", "lower", "upper")
     return [
-        {
-            "time": float(ti),
-            "difference": float(di),
-            "se": _json_num(si),
-            "lower": _json_num(di - zq * si),
-            "upper": _json_num(di + zq * si),
-        }
-        for ti, di, si in zip(t, diff, se, strict=True)
+        dict(zip(keys, (float(ti), float(di), *(_json_num(x) for x in row)), strict=True))
+        for ti, di, *row in zip(t, diff, *lims, strict=True)
     ]
 
 
