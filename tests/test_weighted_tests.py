@@ -183,6 +183,15 @@ def test_k_groups_have_no_z_and_peto_is_not_survdiff_rho1():
     assert set(r.to_dict()) >= {"name", "z", "chisq", "df", "p"}
 
 
+def test_timefix_merges_near_ties_as_r():
+    case = next(c for c in _expected_cases() if c["id"] == "veteran_neartie")
+    t, e, g, _ = _args(case, case["results"][0])
+    r_chisq = case["results"][0]["survdiff"]["rho1"]["chisq"]
+    assert weighted_logrank(t, e, g, weights="fh", rho=1).chisq == pytest.approx(r_chisq, rel=1e-9)
+    unfixed = weighted_logrank(t, e, g, weights="fh", rho=1, timefix=False).chisq
+    assert unfixed != pytest.approx(r_chisq, rel=1e-9)
+
+
 # -- MaxCombo: the joint-normal p -----------------------------------------------------------------
 def test_joint_normal_p_agrees_with_direct_simulation():
     t, e, g, s = _veteran()
