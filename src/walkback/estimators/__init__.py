@@ -17,6 +17,7 @@ from walkback.estimators.kaplan_meier import (
 from walkback.estimators.logrank import KLogRankResult, LogRankResult, logrank, logrank_k
 from walkback.estimators.ph_test import PHTestResult
 from walkback.estimators.rmst import RMSTDifference, rmst_difference
+from walkback.estimators.weighted import maxcombo, survival_difference, weighted_logrank
 
 __all__ = [
     "ConcordanceResult",
@@ -34,6 +35,9 @@ __all__ = [
     "kaplan_meier",
     "logrank",
     "logrank_k",
+    "maxcombo",
     "rmst_difference",
+    "survival_difference",
     "timefix",
+    "weighted_logrank",
 ]
