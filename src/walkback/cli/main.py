@@ -10,8 +10,13 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+import walkback.cli.analyze as analyze
+import walkback.cli.montecarlo as montecarlo
+import walkback.cli.reconstruct as reconstruct
+import walkback.cli.report as report
+import walkback.cli.safety_economics as safety_economics
+import walkback.cli.trial_model as trial_model
 from walkback import __version__
-from walkback.cli import analyze, montecarlo, reconstruct, report, safety_economics, trial_model
 from walkback.cli._common import (
     EXIT_BAD_INPUT,
     EXIT_INTERNAL,
