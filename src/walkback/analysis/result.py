@@ -112,6 +112,8 @@ class AnalysisResult:
     time_unit: str
     arm_col: str
     dropped: tuple[Dropped, ...] = ()
+    tests: tuple[dict, ...] = ()
+    survival_differences: tuple[dict, ...] = ()
 
     # -- two-arm views (the contract of earlier versions) ----------------------------------------
     @property
@@ -222,6 +224,14 @@ class AnalysisResult:
             ],
             "settings": self._settings(),
         }
+        if self.tests:
+            out["tests"] = list(self.tests)
+        if self.survival_differences:
+            out["survival_difference_at"] = list(self.survival_differences)
+            out["settings"]["survival_difference"] = (
+                "treatment minus control; Greenwood SEs of independent arms; linear CI "
+                "(difference -/+ z SE, not clipped)"
+            )
         if self.two_arm:
             out.update(self._two_arm_dict())
         return json_ready(out)

@@ -15,6 +15,7 @@ from scipy import stats
 
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
 from walkback.analysis.result import AnalysisResult, ArmSummary, ArmTest, FollowUp
+from walkback.analysis.tests import parse_test, run_tests
 from walkback.design import CovariateSpec, build_design
 from walkback.estimators import (
     cox,
@@ -26,6 +27,7 @@ from walkback.estimators import (
 from walkback.estimators import (
     timefix as aeq_times,
 )
+from walkback.estimators.weighted import survival_difference
 from walkback.schema import TrialData
 
 
@@ -40,6 +42,7 @@ def analyze(
     covariates: Sequence[str] = (),
     timefix: bool = True,
     time_unit: str = "days",
+    tests: Sequence[str] = (),
 ) -> AnalysisResult:
     """Analyse a trial as R survival would.
 
@@ -64,6 +67,11 @@ def analyze(
         Merge near-tied times as R's ``aeqSurv`` (R's default in survfit, survdiff and coxph).
     time_unit : str
         Unit of the time column, for labels.
+    tests : sequence of str
+        Further tests of the arms, by name (:mod:`walkback.analysis.tests`): ``logrank``,
+        ``fh(RHO,GAMMA)``, ``gehan``, ``tarone-ware``, ``peto``, ``maxcombo``; stratified by the
+        trial's strata. With ``times``, two-arm results also carry milestone survival
+        differences (treatment minus control, Greenwood SEs of independent arms, linear CI).
     """
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
@@ -71,6 +79,8 @@ def analyze(
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     if not 0.0 < alpha < 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    for name in tests:
+        parse_test(name)  # bad names fail before any work
     level = 1.0 - alpha
     t = aeq_times(trial.time) if timefix else np.asarray(trial.time)
     e = trial.event
@@ -117,7 +127,14 @@ def analyze(
         },
     )
     two = len(arms) == 2
+    differences = tuple(
+        {"treatment": a, **row}
+        for a in arms[1:]
+        for row in survival_difference(km[a], km[arms[0]], times, level)
+    )
     return AnalysisResult(
+        tests=run_tests(tests, t, e, trial.arm, trial.strata, len(arms)),
+        survival_differences=differences if times else (),
         arm_labels=arms,
         arms=summaries,
         cox=fit,

@@ -51,24 +51,21 @@ def _label_list(text: str) -> list[str]:
     return labels
 
 
-def add_parser(sub) -> None:
-    """Register analyze."""
-    a = sub.add_parser(
-        "analyze",
-        help="Kaplan-Meier, medians, Cox HRs, log-rank, PH test and RMST for a trial of 2+ arms",
-        description="Analyse a trial of two or more arms (CSV or Parquet): Kaplan-Meier curves "
-        "and medians per arm, survival at landmark times, one Cox model with the arm as a factor "
-        "(reference = control; hazard ratio of each treatment arm vs control), the k-group "
-        "log-rank test, tests of the arm term alone, concordance, median follow-up (reverse "
-        "Kaplan-Meier), proportional-hazards tests (cox.zph, KM transform) and restricted mean "
-        "survival time. With --strata the Cox model and log-rank test are stratified. Times "
-        "closer than R's aeqSurv tolerance are ties, as R's timefix (--no-timefix to compare "
-        "exactly).",
-        epilog=ANALYZE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    a.add_argument("data", metavar="DATA", help="CSV or Parquet file, one row per participant")
-    g = a.add_argument_group("columns and arms (required)")
+def _test_name(text: str) -> str:
+    from walkback.analysis.tests import parse_test
+
+    try:
+        parse_test(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
+def add_trial_arguments(p: argparse.ArgumentParser):
+    """The data file, its columns and arms, codings, missing values, strata and covariates
+    (shared by every command that reads a trial); returns the "options" group to extend."""
+    p.add_argument("data", metavar="DATA", help="CSV or Parquet file, one row per participant")
+    g = p.add_argument_group("columns and arms (required)")
     g.add_argument("--time-col", required=True, metavar="C", help="follow-up time column (>= 0)")
     g.add_argument(
         "--event-col",
@@ -87,7 +84,7 @@ def add_parser(sub) -> None:
         metavar="L[,L2,...]",
         help="label(s) of the treatment arm(s) (default: every label other than --control)",
     )
-    o = a.add_argument_group("options")
+    o = p.add_argument_group("options")
     o.add_argument(
         "--event-value",
         default="1",
@@ -139,6 +136,26 @@ def add_parser(sub) -> None:
         "(default: the first in sorted order)",
     )
     o.add_argument("--id-col", metavar="C", help="participant id column (checked for duplicates)")
+    return o
+
+
+def add_parser(sub) -> None:
+    """Register analyze."""
+    a = sub.add_parser(
+        "analyze",
+        help="Kaplan-Meier, medians, Cox HRs, log-rank, PH test and RMST for a trial of 2+ arms",
+        description="Analyse a trial of two or more arms (CSV or Parquet): Kaplan-Meier curves "
+        "and medians per arm, survival at landmark times, one Cox model with the arm as a factor "
+        "(reference = control; hazard ratio of each treatment arm vs control), the k-group "
+        "log-rank test, tests of the arm term alone, concordance, median follow-up (reverse "
+        "Kaplan-Meier), proportional-hazards tests (cox.zph, KM transform) and restricted mean "
+        "survival time. With --strata the Cox model and log-rank test are stratified. Times "
+        "closer than R's aeqSurv tolerance are ties, as R's timefix (--no-timefix to compare "
+        "exactly).",
+        epilog=ANALYZE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    o = add_trial_arguments(a)
     o.add_argument(
         "--convention",
         choices=sorted(CONVENTIONS),
@@ -163,18 +180,27 @@ def add_parser(sub) -> None:
         help="RMST horizon (default: the earlier of the arms' last follow-up times)",
     )
     o.add_argument("--alpha", type=_alpha, default=0.05, help="1 - confidence level (default 0.05)")
+    o.add_argument(
+        "--test",
+        action="append",
+        default=[],
+        type=_test_name,
+        metavar="NAME",
+        help="a further test of the arms (repeatable): logrank, fh(RHO,GAMMA) (Fleming-Harrington; "
+        "fh(1,0) = R survdiff rho = 1), gehan, tarone-ware, peto, maxcombo (two arms); "
+        "stratified with --strata; JSON 'tests', each named as written",
+    )
     o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
     a.set_defaults(func=_cmd_analyze)
 
 
-def _cmd_analyze(args: argparse.Namespace) -> int:
-    from walkback.analysis import analyze
-    from walkback.io import read_trial
-    from walkback.report.text import analysis_table
+def read_trial_args(args: argparse.Namespace, extra_columns=()):
+    """The trial the arguments of :func:`add_trial_arguments` describe; dropped rows on stderr.
 
-    conf_type, ties = CONVENTIONS[args.convention]
-    conf_type = args.conf_type or conf_type
-    ties = args.ties or ties
+    ``extra_columns`` are checked for missing values under ``--na`` like covariates.
+    """
+    from walkback.io import read_trial
+
     trial = read_trial(
         args.data,
         time_col=args.time_col,
@@ -184,7 +210,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         control=args.control,
         strata=tuple(args.strata),
         id_col=args.id_col,
-        covariates=tuple(args.covariate),
+        covariates=tuple(dict.fromkeys([*args.covariate, *extra_columns])),
         na=args.na,
         other_arms=args.other_arms,
         event_value=args.event_value,
@@ -197,6 +223,17 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             f"({d.reason}: {', '.join(d.columns)}; lines {shown})",
             file=sys.stderr,
         )
+    return trial
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from walkback.analysis import analyze
+    from walkback.report.text import analysis_table
+
+    conf_type, ties = CONVENTIONS[args.convention]
+    conf_type = args.conf_type or conf_type
+    ties = args.ties or ties
+    trial = read_trial_args(args)
     res = analyze(
         trial,
         conf_type=conf_type,
@@ -207,6 +244,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         covariates=tuple(args.covariate),
         timefix=args.timefix,
         time_unit=args.time_unit,
+        tests=tuple(args.test),
     )
     if args.json:
         out = res.to_dict()

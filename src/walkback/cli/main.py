@@ -15,6 +15,7 @@ import walkback.cli.montecarlo as montecarlo
 import walkback.cli.reconstruct as reconstruct
 import walkback.cli.report as report
 import walkback.cli.safety_economics as safety_economics
+import walkback.cli.subgroups as subgroups
 import walkback.cli.trial_model as trial_model
 from walkback import __version__
 from walkback.cli._common import (
@@ -37,7 +38,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"walkback {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    for module in (analyze, trial_model, montecarlo, safety_economics, report, reconstruct):
+    for module in (
+        analyze,
+        subgroups,
+        trial_model,
+        montecarlo,
+        safety_economics,
+        report,
+        reconstruct,
+    ):
         module.add_parser(sub)
     return parser
 

@@ -132,6 +132,19 @@ def analysis_table(res: Any, source: str | None = None) -> str:
     lines.append(
         f"Median follow-up (reverse Kaplan-Meier), {res.time_unit}: {_median(fu.median)}; {per_arm}"
     )
+    for t in getattr(res, "tests", ()):
+        won = f", largest |z| {t['winner']}" if "winner" in t else ""
+        z = f"z = {fixed(t['z'], 2)}, " if t.get("z") is not None else ""
+        df = f", df = {t['df']}" if "df" in t else ""
+        lines.append(
+            f"Test {t['name']}: {z}chi-square = {fixed(t['chisq'], 2)}{df}, p = {pval(t['p'])}{won}"
+        )
+    for r in getattr(res, "survival_differences", ()):
+        lines.append(
+            f"Survival difference at {num(r['time'])} {res.time_unit} ({r['treatment']} minus "
+            f"{labels[0]}): {fixed(r['difference'], 3)} ({level} CI "
+            f"{ci(r['lower'], r['upper'], 3)}; linear, Greenwood)"
+        )
     for d in res.dropped:
         shown = ", ".join(map(str, d.lines[:8])) + (" ..." if len(d.lines) > 8 else "")
         lines.append(f"Excluded: {d.rows} rows ({d.reason}: {', '.join(d.columns)}; lines {shown})")
