@@ -24,7 +24,7 @@ def fixed(x: float | None, decimals: int) -> str:
     """A number with a fixed count of decimals (probabilities, ratios); 'NR' when missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "NR"
-    return f"{x:.{decimals}f}"
+    return f"{round(x, decimals) + 0.0:.{decimals}f}"  # + 0.0: no "-0.000"
 
 
 def pval(p: float) -> str:
