@@ -20,7 +20,7 @@ from walkback.estimators._partial_likelihood import derivatives
 from walkback.estimators._risksets import build_risk_sets, efron_rows
 from walkback.estimators.concordance import ConcordanceResult, concordance
 from walkback.estimators.kaplan_meier import z_value
-from walkback.estimators.ph_test import PHTestResult, zph_chisq
+from walkback.estimators.ph_test import PHTestResult, zph_chisq, zph_parts, zph_score
 from walkback.exceptions import ConvergenceError, EstimationError
 
 
@@ -90,6 +90,34 @@ class CoxResult:
         j = self.terms.index(term) if isinstance(term, str) else int(term)
         chisq = zph_chisq(self._fit, self.coef, self.ties, j)
         return PHTestResult(self.terms[j], chisq, 1, float(stats.chi2.sf(chisq, 1)))
+
+    def zph(self, transform: str = "km", terms=None) -> dict:
+        """R ``cox.zph(fit, transform, terms = TRUE)``: per-term and global tests.
+
+        ``terms`` maps a term name to its coefficient indices (e.g. a factor's columns, one
+        multi-df test); default one term per coefficient. Returns ``{"terms": [{"term", "chisq",
+        "df", "p"}], "global": {"chisq", "df", "p"}, "transform"}``.
+        """
+        u, imat = zph_parts(self._fit, self.coef, transform)
+        groups = {t: [i] for i, t in enumerate(self.terms)} if terms is None else dict(terms)
+        rows = []
+        for name, cols in groups.items():
+            chisq = zph_score(u, imat, cols)
+            rows.append(
+                {
+                    "term": name,
+                    "chisq": chisq,
+                    "df": len(cols),
+                    "p": float(stats.chi2.sf(chisq, len(cols))),
+                }
+            )
+        p = self.coef.size
+        g = zph_score(u, imat, range(p))
+        return {
+            "terms": rows,
+            "global": {"chisq": g, "df": p, "p": float(stats.chi2.sf(g, p))},
+            "transform": transform,
+        }
 
     def concordance(self) -> ConcordanceResult:
         """Harrell's concordance of the linear predictor with its SE, as R ``coxph`` reports it."""

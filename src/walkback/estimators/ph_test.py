@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import rankdata
 
 from walkback._typing import Ties
 from walkback.estimators._partial_likelihood import derivatives
@@ -47,24 +48,52 @@ def _km_time_transform(rs: RiskSets) -> np.ndarray:
     return 1.0 - s_left
 
 
-def zph_chisq(fit: dict, beta: np.ndarray, ties: Ties, j: int) -> float:
+#: cox.zph's time transforms
+ZPH_TRANSFORMS = ("km", "rank", "identity", "log")
+
+
+def _time_transform(rs: RiskSets, transform: str) -> np.ndarray:
+    """g(t) at each sorted row, over all rows as R ``cox.zph`` (KM pooled over strata)."""
+    if transform == "km":
+        return _km_time_transform(rs)
+    if transform == "rank":
+        return rankdata(rs.time)  # average ranks of all times, as R's rank()
+    if transform == "identity":
+        return rs.time.astype(float)
+    if transform == "log":
+        if np.any(rs.time <= 0):
+            raise ValueError("transform 'log' needs every time > 0; use 'km' or 'rank'")
+        return np.log(rs.time)
+    raise ValueError(f"transform must be one of {ZPH_TRANSFORMS}, got {transform!r}")
+
+
+def zph_parts(fit: dict, beta: np.ndarray, transform: str = "km"):
+    """Score u (2p) and information (2p x 2p) of adding x * g(t) to the fitted model."""
     rs: RiskSets = fit["rs"]
     x, rows, frac = fit["x"], fit["rows"], fit["frac"]
     p = x.shape[1]
-    g_row = _km_time_transform(rs)
+    g_row = _time_transform(rs, transform)
     ev = rs.event.astype(bool)
     g_row = g_row - g_row[ev].mean()
     _, _, _, a, v = derivatives(rs, x, beta, rows, frac, keep_parts=True)
     g = g_row[rs.group_start][rows]  # time weight for each event row
     u_g = (g_row[ev][:, None] * x[ev]).sum(axis=0) - (g[:, None] * a).sum(axis=0)
-    i_bb = v.sum(axis=0)
-    i_bg = (g[:, None, None] * v).sum(axis=0)
-    i_gg = (g[:, None, None] ** 2 * v).sum(axis=0)
-    imat = np.zeros((p + 1, p + 1))
-    imat[:p, :p] = i_bb
-    imat[:p, p] = i_bg[:, j]
-    imat[p, :p] = i_bg[j, :]
-    imat[p, p] = i_gg[j, j]
-    u = np.zeros(p + 1)
-    u[p] = u_g[j]
-    return float(u @ np.linalg.solve(imat, u))
+    imat = np.zeros((2 * p, 2 * p))
+    imat[:p, :p] = v.sum(axis=0)
+    imat[:p, p:] = (g[:, None, None] * v).sum(axis=0)
+    imat[p:, :p] = imat[:p, p:].T
+    imat[p:, p:] = (g[:, None, None] ** 2 * v).sum(axis=0)
+    return np.concatenate((np.zeros(p), u_g)), imat
+
+
+def zph_score(u: np.ndarray, imat: np.ndarray, columns) -> float:
+    """Score test of the x * g(t) coefficients of ``columns`` (R cox.zph's per-term test)."""
+    p = u.size // 2
+    kk = np.concatenate((np.arange(p), p + np.asarray(columns, dtype=np.int64)))
+    uu = u[kk]
+    return float(uu @ np.linalg.solve(imat[np.ix_(kk, kk)], uu))
+
+
+def zph_chisq(fit: dict, beta: np.ndarray, ties: Ties, j: int) -> float:
+    u, imat = zph_parts(fit, beta, "km")
+    return zph_score(u, imat, [j])
