@@ -114,6 +114,7 @@ class AnalysisResult:
     dropped: tuple[Dropped, ...] = ()
     tests: tuple[dict, ...] = ()
     survival_differences: tuple[dict, ...] = ()
+    zph: dict | None = None  # cox.zph: terms, global, transform
 
     # -- two-arm views (the contract of earlier versions) ----------------------------------------
     @property
@@ -234,6 +235,10 @@ class AnalysisResult:
             )
         if self.two_arm:
             out.update(self._two_arm_dict())
+        if self.zph is not None:
+            arm = next(r for r in self.zph["terms"] if r["term"] == self.arm_col)
+            legacy = {"chisq": arm["chisq"], "p": arm["p"]} if self.two_arm else {}
+            out["ph_test"] = {**legacy, **self.zph}
         return json_ready(out)
 
     def _two_arm_dict(self) -> dict:
@@ -289,7 +294,8 @@ class AnalysisResult:
             "other_arms_dropped": other[0].to_dict()
             if other
             else {"rows": 0, "columns": [], "lines": []},
-            "ph_test": "cox.zph, transform = km, per arm term",
+            "ph_test": f"cox.zph, transform = {self.zph['transform'] if self.zph else 'km'}, "
+            "per arm term; ph_test.terms/global per model term (R terms = TRUE)",
             "median_rule": "R quantile.survfit (midpoint of a flat at 0.5)",
             "hazard_ratio_p": "Wald p of the arm term; arm_test tests the arm term(s) alone",
         }

@@ -43,6 +43,7 @@ def analyze(
     timefix: bool = True,
     time_unit: str = "days",
     tests: Sequence[str] = (),
+    ph_transform: str = "km",
 ) -> AnalysisResult:
     """Analyse a trial as R survival would.
 
@@ -72,6 +73,8 @@ def analyze(
         ``fh(RHO,GAMMA)``, ``gehan``, ``tarone-ware``, ``peto``, ``maxcombo``; stratified by the
         trial's strata. With ``times``, two-arm results also carry milestone survival
         differences (treatment minus control, Greenwood SEs of independent arms, linear CI).
+    ph_transform : {"km", "rank", "identity", "log"}
+        Time transform of the PH tests (R ``cox.zph``): per model term and global.
     """
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
@@ -132,7 +135,9 @@ def analyze(
         for a in arms[1:]
         for row in survival_difference(km[a], km[arms[0]], times, level)
     )
+    groups = {term.name: [design.names.index(c) for c in term.columns] for term in design.terms}
     return AnalysisResult(
+        zph=fit.zph(ph_transform, groups),
         tests=run_tests(tests, t, e, trial.arm, trial.strata, len(arms)),
         survival_differences=differences if times else (),
         arm_labels=arms,

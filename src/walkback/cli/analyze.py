@@ -190,6 +190,13 @@ def add_parser(sub) -> None:
         "fh(1,0) = R survdiff rho = 1), gehan, tarone-ware, peto, maxcombo (two arms); "
         "stratified with --strata; JSON 'tests', each named as written",
     )
+    o.add_argument(
+        "--ph-transform",
+        choices=("km", "rank", "identity", "log"),
+        default="km",
+        help="time transform of the PH tests (R cox.zph; default km): JSON ph_test.terms and "
+        "ph_test.global",
+    )
     o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
     a.set_defaults(func=_cmd_analyze)
 
@@ -245,6 +252,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         timefix=args.timefix,
         time_unit=args.time_unit,
         tests=tuple(args.test),
+        ph_transform=args.ph_transform,
     )
     if args.json:
         out = res.to_dict()
