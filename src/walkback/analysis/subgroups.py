@@ -21,7 +21,7 @@ from scipy import stats
 
 from walkback._json import json_ready
 from walkback._typing import TIES, Ties
-from walkback.design import CovariateSpec, build_design, missing_mask
+from walkback.design import CovariateSpec, _labels, build_design, missing_mask
 from walkback.estimators import cox
 from walkback.estimators import timefix as aeq_times
 from walkback.exceptions import ConvergenceError, DataError, EstimationError
@@ -122,10 +122,7 @@ class SubgroupResult:
 
 def _level_labels(col) -> tuple[np.ndarray, tuple[str, ...]]:
     """Cell text per row (integral floats as integers) and the levels, numerically if numbers."""
-    text = np.array(
-        [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v).strip() for v in col],
-        dtype=object,
-    )
+    text = _labels(col)
     levels = sorted(set(text.tolist()))
     try:
         levels = sorted(levels, key=float)
@@ -268,7 +265,7 @@ def subgroups(
                 fix="pass na='drop' (--na drop) to leave those rows out of this variable's "
                 "subgroups and interaction test, as R's na.omit",
             ).with_unit(trial.line_unit)
-        text, levels = _level_labels(trial.frame[name].tolist())
+        text, levels = _level_labels(trial.frame[name])
         text[miss] = None
         levels = tuple(v for v in levels if v in set(text[~miss].tolist()))
         if len(levels) < 2:
