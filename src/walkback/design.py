@@ -9,12 +9,13 @@ level in sorted order unless the user names it (``NAME:REF``). Missing cells (em
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from walkback.cells import OK, label_text, parse_numbers
 from walkback.exceptions import DataError
 
 #: Cell texts read as missing in covariate columns (R's ``na.strings`` plus the empty cell)
@@ -161,3 +162,69 @@ def build_design(
     if len(set(names)) != len(names):
         raise DataError("a covariate is listed twice or clashes with an arm label", source=source)
     return Design(np.column_stack(blocks), names, tuple(terms))
+
+
+def numeric_terms(names: Sequence[str]) -> tuple[Term, ...]:
+    """One numeric term per coefficient: the terms of a fit on a plain numeric matrix."""
+    return tuple(Term(str(n), "numeric", (str(n),)) for n in names)
+
+
+def encode_row(
+    terms: Sequence[Term],
+    names: Sequence[str],
+    values: Mapping[str, object],
+    *,
+    where: str = "covariates",
+) -> np.ndarray:
+    """The design row (R ``model.matrix`` of one ``newdata`` row) for values on the data's scale.
+
+    ``values`` maps each term's name to its value: a number for a numeric term, a level (label)
+    for a factor or the arm. Every term needs a value; unknown names, unknown levels and text for
+    a number are errors naming the term and the fix. The row is not centred.
+    """
+    if not isinstance(values, Mapping):
+        raise TypeError(f"{where} must be a mapping of term name to value, got {type(values)}")
+    known = {t.name: t for t in terms}
+    listing = ", ".join(repr(t) for t in known)
+    for key in values:
+        if key not in known:
+            raise DataError(
+                "not a term of the model",
+                column=str(key),
+                fix=f"the model's terms are {listing}",
+            )
+    missing = [t.name for t in terms if t.name not in values]
+    if missing:
+        raise DataError(
+            f"no value given for {', '.join(repr(m) for m in missing)}; every term of the model "
+            "needs one (as every variable of the formula in R's newdata)",
+            fix=f"give a value for each of {listing}",
+        )
+    row = np.zeros(len(names))
+    for t in terms:
+        v = values[t.name]
+        if t.kind == "numeric":
+            num, kind = parse_numbers(pd.Series([v], dtype=object), allow_bool=True)
+            if kind[0] != OK:
+                raise DataError(
+                    "this term is a number in the model; the value is not a finite number",
+                    column=t.name,
+                    value=v,
+                    fix="give a number such as 60",
+                )
+            row[names.index(t.columns[0])] = num[0]
+            continue
+        label = label_text(v)
+        if label not in t.levels:
+            shown = ", ".join(repr(x) for x in t.levels[:12]) + (
+                " ..." if len(t.levels) > 12 else ""
+            )
+            raise DataError(
+                "not a level of this factor in the data",
+                column=t.name,
+                value=v,
+                fix=f"choose one of {shown}",
+            )
+        if label != t.reference:
+            row[names.index(f"{t.name}={label}")] = 1.0
+    return row

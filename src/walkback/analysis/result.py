@@ -115,6 +115,8 @@ class AnalysisResult:
     tests: tuple[dict, ...] = ()
     survival_differences: tuple[dict, ...] = ()
     zph: dict | None = None  # cox.zph: terms, global, transform
+    adjusted_survival: dict | None = None  # arm label -> CoxSurvival (R survfit(fit, newdata))
+    adjusted_at: dict | None = None  # the values they were predicted at
 
     # -- two-arm views (the contract of earlier versions) ----------------------------------------
     @property
@@ -233,6 +235,13 @@ class AnalysisResult:
                 "treatment minus control; Greenwood SEs of independent arms; linear CI "
                 "(difference -/+ z SE, not clipped)"
             )
+        if self.adjusted_survival is not None:
+            out["adjusted_survival_at"] = self._adjusted_dict()
+            out["settings"]["adjusted_at"] = {
+                "values": {k: str(v) for k, v in self.adjusted_at.items()},
+                "method": "R survfit(coxph fit, newdata): one row per arm, the other terms at "
+                f"these values; {self.ties} baseline hazard; CI {self.conf_type}",
+            }
         if self.two_arm:
             out.update(self._two_arm_dict())
         if self.zph is not None:
@@ -240,6 +249,11 @@ class AnalysisResult:
             legacy = {"chisq": arm["chisq"], "p": arm["p"]} if self.two_arm else {}
             out["ph_test"] = {**legacy, **self.zph}
         return json_ready(out)
+
+    def _adjusted_dict(self) -> dict:
+        """Rows per arm, keyed by role (treatment/control) for two arms, else by arm label."""
+        keys = {v: k for k, v in self._roles().items()} if self.two_arm else {}
+        return {keys.get(a, a): c.records() for a, c in self.adjusted_survival.items()}
 
     def _two_arm_dict(self) -> dict:
         hr = self.hazard_ratios()[0]

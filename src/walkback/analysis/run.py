@@ -8,12 +8,13 @@ Kaplan-Meier; RMST. Times closer than R's ``aeqSurv`` tolerance are ties unless 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from scipy import stats
 
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
+from walkback.analysis.adjusted import adjusted_curves
 from walkback.analysis.result import AnalysisResult, ArmSummary, ArmTest, FollowUp
 from walkback.analysis.tests import parse_test, run_tests
 from walkback.design import CovariateSpec, build_design
@@ -44,6 +45,7 @@ def analyze(
     time_unit: str = "days",
     tests: Sequence[str] = (),
     ph_transform: str = "km",
+    adjusted_at: Mapping[str, object] | None = None,
 ) -> AnalysisResult:
     """Analyse a trial as R survival would.
 
@@ -75,6 +77,10 @@ def analyze(
         differences (treatment minus control, Greenwood SEs of independent arms, linear CI).
     ph_transform : {"km", "rank", "identity", "log"}
         Time transform of the PH tests (R ``cox.zph``): per model term and global.
+    adjusted_at : mapping, optional
+        Covariate values on the data's scale (numbers, factor levels; strata values pick one
+        stratum): each arm's Cox-predicted survival at ``times`` with the other terms at these
+        values (R ``survfit(fit, newdata)``, CIs with ``conf_type``). Needs ``times``.
     """
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
@@ -84,6 +90,8 @@ def analyze(
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     for name in tests:
         parse_test(name)  # bad names fail before any work
+    if adjusted_at is not None and not times:
+        raise ValueError("adjusted survival needs times to report (--times / times=...)")
     level = 1.0 - alpha
     t = aeq_times(trial.time) if timefix else np.asarray(trial.time)
     e = trial.event
@@ -115,7 +123,9 @@ def analyze(
         trial.arm, arms, trial.frame, specs, arm_name=trial.arm_col, source=trial.source
     )
     fit_args = dict(ties=ties, conf_level=level, timefix=False)
-    fit = cox(t, e, design.x, trial.strata, names=design.names, **fit_args)
+    fit = cox(
+        t, e, design.x, trial.strata, names=design.names, model_terms=design.terms, **fit_args
+    )
     arm_idx = design.columns_of("arm")
     arm_test = _arm_test(t, e, design, trial.strata, fit, arm_idx, fit_args)
 
@@ -136,7 +146,21 @@ def analyze(
         for row in survival_difference(km[a], km[arms[0]], times, level)
     )
     groups = {term.name: [design.names.index(c) for c in term.columns] for term in design.terms}
+    adjusted = None
+    if adjusted_at is not None:
+        adjusted = adjusted_curves(
+            fit,
+            adjusted_at,
+            times,
+            arm_col=trial.arm_col,
+            arm_labels=arms,
+            strata_cols=tuple(trial.strata_cols),
+            strata_labels=tuple(trial.strata_labels),
+            conf_type=conf_type,
+        )
     return AnalysisResult(
+        adjusted_survival=adjusted,
+        adjusted_at=None if adjusted_at is None else dict(adjusted_at),
         zph=fit.zph(ph_transform, groups),
         tests=run_tests(tests, t, e, trial.arm, trial.strata, len(arms)),
         survival_differences=differences if times else (),

@@ -8,7 +8,7 @@ import os
 import sys
 
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
-from walkback.cli._common import EXIT_OK, _alpha, _positive
+from walkback.cli._common import EXIT_OK, UsageError, _alpha, _positive
 
 ANALYZE_EPILOG = """\
 conventions:
@@ -59,6 +59,23 @@ def _test_name(text: str) -> str:
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return text.strip()
+
+
+def _assignments(text: str) -> dict[str, str]:
+    """``NAME=VALUE[,NAME=VALUE...]`` -> {NAME: VALUE} (values kept as text, read by the model)."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise argparse.ArgumentTypeError(
+                f"--adjusted-at wants NAME=VALUE pairs separated by commas, like age=60,sex=1; "
+                f"got {part.strip()!r}"
+            )
+        if name in out:
+            raise argparse.ArgumentTypeError(f"--adjusted-at names {name!r} twice")
+        out[name] = value
+    return out
 
 
 def add_trial_arguments(p: argparse.ArgumentParser):
@@ -197,6 +214,14 @@ def add_parser(sub) -> None:
         help="time transform of the PH tests (R cox.zph; default km): JSON ph_test.terms and "
         "ph_test.global",
     )
+    o.add_argument(
+        "--adjusted-at",
+        type=_assignments,
+        metavar="NAME=VALUE[,...]",
+        help="with --times: each arm's survival predicted by the Cox model with every covariate "
+        "at these values (numbers, factor levels; R survfit(fit, newdata)); strata values pick "
+        "one stratum, else a curve per stratum. JSON adjusted_survival_at",
+    )
     o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
     a.set_defaults(func=_cmd_analyze)
 
@@ -240,6 +265,11 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     conf_type, ties = CONVENTIONS[args.convention]
     conf_type = args.conf_type or conf_type
     ties = args.ties or ties
+    if args.adjusted_at is not None and not args.times:
+        raise UsageError(
+            "walkback analyze: error: --adjusted-at needs --times (the times to report the "
+            "adjusted survival at), e.g. --times 180,365"
+        )
     trial = read_trial_args(args)
     res = analyze(
         trial,
@@ -253,6 +283,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         time_unit=args.time_unit,
         tests=tuple(args.test),
         ph_transform=args.ph_transform,
+        adjusted_at=args.adjusted_at,
     )
     if args.json:
         out = res.to_dict()

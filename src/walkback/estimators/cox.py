@@ -13,12 +13,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from walkback._typing import TIES, Ties
+from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
+from walkback.design import Term, encode_row, numeric_terms
 from walkback.estimators._checks import _error, check_codes, check_event, check_time
 from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._partial_likelihood import derivatives
 from walkback.estimators._risksets import build_risk_sets, efron_rows
 from walkback.estimators.concordance import ConcordanceResult, concordance
+from walkback.estimators.cox_survival import CoxSurvival, baseline_hazard, predict_curve
 from walkback.estimators.kaplan_meier import z_value
 from walkback.estimators.ph_test import PHTestResult, zph_chisq, zph_parts, zph_score
 from walkback.exceptions import ConvergenceError, EstimationError
@@ -41,6 +43,7 @@ class CoxResult:
     stratified: bool
     conf_level: float
     _fit: dict = field(repr=False, compare=False)
+    model_terms: tuple[Term, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def se(self) -> np.ndarray:
@@ -119,6 +122,75 @@ class CoxResult:
             "transform": transform,
         }
 
+    def predict_survival(
+        self,
+        covariates=None,
+        times=None,
+        *,
+        conf_type: ConfType = "log",
+        stratum=None,
+    ) -> CoxSurvival:
+        """Survival predicted for one covariate pattern, as R ``survfit(fit, newdata)``.
+
+        Parameters
+        ----------
+        covariates : mapping, optional
+            One value per model term, on the data's own scale: numbers for numeric terms, a
+            level for a factor or the arm (e.g. ``{"rx": "Lev", "age": 60, "sex": 1}``), as R's
+            ``newdata``. R centres the model at ``fit$means`` and ``newdata`` at the same means;
+            the curve does not depend on the centre, so nothing here is centred by the caller.
+            None gives R's curve without ``newdata``: numeric columns at their means, columns
+            holding only -1/0/1 (factor levels, 0/1 codes) at 0.
+        times : array-like, optional
+            Times (>= 0) to report (R ``summary(sf, times, extend = TRUE)``: the curve's value
+            at the last time <= t, 1 before the first); default every distinct observed time.
+        conf_type : {"log", "log-log", "plain"}
+            CI transform (R ``survfit.coxph``'s default is "log").
+        stratum : optional
+            For a stratified fit, the stratum (a value of ``strata`` as given to :func:`cox`)
+            whose curve to give, as a strata variable in R's ``newdata``; default every stratum.
+        """
+        if conf_type not in CONF_TYPES:
+            raise ValueError(f"conf_type must be one of {CONF_TYPES}, got {conf_type!r}")
+        fit = self._fit
+        means = fit["means"]
+        if covariates is None:
+            x0 = np.where(fit["zero_one"], 0.0, means)
+            shown = dict(zip(self.terms, x0.tolist(), strict=True))
+        else:
+            x0 = encode_row(self.model_terms, self.terms, covariates)
+            shown = dict(covariates)
+        t = None
+        if times is not None:
+            t = np.atleast_1d(np.asarray(times, dtype=float))
+            if t.ndim != 1 or not np.all(np.isfinite(t)) or np.any(t < 0):
+                raise ValueError(f"times must be finite numbers >= 0, got {times!r}")
+        labels = fit["strata_labels"]
+        codes = list(range(len(labels))) if labels is not None else [0]
+        if stratum is not None:
+            if labels is None:
+                raise ValueError("stratum given, but the model has no strata; leave it out")
+            text = [str(v) for v in labels]
+            if str(stratum) not in text:
+                raise ValueError(
+                    f"stratum {stratum!r} is not a stratum of the model; strata are "
+                    + ", ".join(repr(v) for v in text)
+                )
+            codes = [text.index(str(stratum))]
+        return predict_curve(
+            baseline_hazard(fit["rs"], fit["x"], self.coef, fit["rows"], fit["frac"]),
+            x0 - means,
+            self.coef,
+            self.var,
+            strata=codes,
+            labels=None if labels is None else [str(v) for v in labels],
+            times=t,
+            conf_type=conf_type,
+            conf_level=self.conf_level,
+            ties=self.ties,
+            covariates=shown,
+        )
+
     def concordance(self) -> ConcordanceResult:
         """Harrell's concordance of the linear predictor with its SE, as R ``coxph`` reports it."""
         fit = self._fit
@@ -186,6 +258,7 @@ def cox(
     max_iter: int = 30,
     init=None,
     timefix: bool = True,
+    model_terms=None,
 ) -> CoxResult:
     """Fit a Cox model by Newton-Raphson, as R ``coxph(..., ties=ties)``.
 
@@ -203,6 +276,10 @@ def cox(
         ``fit$score``. ``loglik_null`` is always at beta = 0.
     timefix : bool, default True
         Treat times closer than R's ``aeqSurv`` tolerance as ties, as R's ``coxph`` does.
+    model_terms : sequence of walkback.design.Term, optional
+        How values on the data's scale map to the columns (arm and factor levels, numbers), for
+        :meth:`CoxResult.predict_survival`; default one numeric term per column, named by
+        ``names``.
     """
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
@@ -231,13 +308,17 @@ def cox(
         raise ValueError("names must have one entry per covariate column")
     if e.sum() == 0:
         raise EstimationError("the Cox model needs at least one event; these data have none")
-    codes = None if strata is None else check_codes(strata, n, "strata")[0]
+    codes, strata_labels = (None, None) if strata is None else check_codes(strata, n, "strata")
+    terms_map = numeric_terms(names) if model_terms is None else tuple(model_terms)
+    if sorted(c for t in terms_map for c in t.columns) != sorted(names):
+        raise ValueError("model_terms must cover each covariate column exactly once")
     if timefix:
         t = aeq_times(t)
 
     rs = build_risk_sets(t, e, codes)
     x = x_raw[rs.order]
-    x = x - x.mean(axis=0)  # centring, as coxph, keeps exp(eta) well scaled
+    means = x.mean(axis=0)
+    x = x - means  # centring, as coxph, keeps exp(eta) well scaled
     rows, frac = efron_rows(rs, ties)
 
     beta = np.zeros(p)
@@ -279,7 +360,16 @@ def cox(
             "check for an arm or stratum with no events)"
         )
     var = np.linalg.inv(info)
-    fit = {"rs": rs, "x": x, "rows": rows, "frac": frac}
+    fit = {
+        "rs": rs,
+        "x": x,
+        "rows": rows,
+        "frac": frac,
+        "means": means,
+        # R's fit$means: 0 for columns holding only -1/0/1 (nocenter), else the column mean
+        "zero_one": np.isin(x_raw, (-1.0, 0.0, 1.0)).all(axis=0),
+        "strata_labels": None if strata_labels is None else strata_labels.tolist(),
+    }
     return CoxResult(
         terms=names,
         coef=beta,
@@ -294,6 +384,7 @@ def cox(
         stratified=strata is not None,
         conf_level=float(conf_level),
         _fit=fit,
+        model_terms=terms_map,
     )
 
 

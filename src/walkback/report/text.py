@@ -145,6 +145,7 @@ def analysis_table(res: Any, source: str | None = None) -> str:
             f"{labels[0]}): {fixed(r['difference'], 3)} ({level} CI "
             f"{ci(r['lower'], r['upper'], 3)}; linear, Greenwood)"
         )
+    lines += _adjusted_lines(res, order, head, level)
     for d in res.dropped:
         shown = ", ".join(map(str, d.lines[:8])) + (" ..." if len(d.lines) > 8 else "")
         lines.append(f"Excluded: {d.rows} rows ({d.reason}: {', '.join(d.columns)}; lines {shown})")
@@ -158,3 +159,29 @@ def analysis_table(res: Any, source: str | None = None) -> str:
     )
     lines.append("NR = not reached. Change with --conf-type, --ties or --convention r|sas|stata.")
     return "\n".join(lines)
+
+
+def _adjusted_lines(res: Any, order: list[str], head: list[str], level: str) -> list[str]:
+    """Adjusted survival per arm (R survfit(fit, newdata)) as a table: time (and stratum) rows."""
+    curves = getattr(res, "adjusted_survival", None)
+    if not curves:
+        return []
+    at = ", ".join(f"{k}={v}" for k, v in res.adjusted_at.items()) or "no covariates"
+    first = curves[order[0]]
+    strat = first.stratum is not None
+    table = [("Stratum",) * strat + (f"Time, {res.time_unit}", *head)]
+    for i in range(first.time.size):
+        cells = [
+            f"{fixed(curves[a].survival[i], 3)} ({ci(curves[a].lower[i], curves[a].upper[i], 3)})"
+            for a in order
+        ]
+        lead = (first.stratum[i],) if strat else ()
+        table.append((*lead, num(first.time[i]), *cells))
+    widths = [max(len(r[j]) for r in table) for j in range(len(table[0]))]
+    out = [
+        f"Adjusted survival ({level} CI, {res.conf_type}) from the Cox model at {at} "
+        "(R survfit(fit, newdata), one curve per arm):"
+    ]
+    for r in table:
+        out.append("  " + "  ".join(f"{c:<{w}}" for c, w in zip(r, widths, strict=True)).rstrip())
+    return out
