@@ -43,6 +43,7 @@ reference: install
 	Rscript tests/reference/anytrial/anytrial.R
 	Rscript tests/reference/subgroups/subgroups.R
 	Rscript tests/reference/zph/zph.R
+	Rscript tests/reference/zph/zph_plot.R
 	Rscript tests/reference/adjusted/adjusted.R
 	Rscript tests/reference/nonph/nonph.R
 	$(BIN)/python tests/reference/twin/export_targets.py

@@ -23,6 +23,7 @@ from walkback.estimators.concordance import ConcordanceResult, concordance
 from walkback.estimators.cox_survival import CoxSurvival, baseline_hazard, predict_curve
 from walkback.estimators.kaplan_meier import z_value
 from walkback.estimators.ph_test import PHTestResult, zph_chisq, zph_parts, zph_score
+from walkback.estimators.schoenfeld import ScaledSchoenfeld, scaled_schoenfeld
 from walkback.exceptions import ConvergenceError, EstimationError
 
 
@@ -121,6 +122,18 @@ class CoxResult:
             "global": {"chisq": g, "df": p, "p": float(stats.chi2.sf(g, p))},
             "transform": transform,
         }
+
+    def schoenfeld(self, transform: str = "km", terms=None) -> ScaledSchoenfeld:
+        """Scaled Schoenfeld residuals per term, R ``cox.zph(fit, transform)``'s ``x``, ``y``.
+
+        ``terms`` maps a term name to its coefficient indices; default the model's terms (a
+        factor or k arms is one term, collapsed to its linear predictor, as R's ``terms = TRUE``).
+        Smooth them with :func:`walkback.estimators.schoenfeld.zph_smooth`; draw them with
+        :func:`walkback.plotting.schoenfeld_plot`.
+        """
+        if terms is None:
+            terms = {t.name: [self.terms.index(c) for c in t.columns] for t in self.model_terms}
+        return scaled_schoenfeld(self._fit, self.coef, transform, dict(terms))
 
     def predict_survival(
         self,

@@ -13,12 +13,14 @@ from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, risk_table
 from walkback.plotting.reconstruction import reconstruction_overlay
 from walkback.plotting.sampling import sampling_distribution
+from walkback.plotting.schoenfeld import SchoenfeldPanel, schoenfeld_plot
 from walkback.plotting.subgroup_forest import subgroup_forest
 
 __all__ = [
     "COLUMN_WIDTH",
     "KMPlot",
     "PALETTE",
+    "SchoenfeldPanel",
     "ce_plane",
     "ceac_plot",
     "forest_plot",
@@ -26,6 +28,7 @@ __all__ = [
     "reconstruction_overlay",
     "risk_table",
     "sampling_distribution",
+    "schoenfeld_plot",
     "style",
     "subgroup_forest",
 ]
