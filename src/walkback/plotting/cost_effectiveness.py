@@ -1,10 +1,28 @@
-"""Cost-effectiveness plane and acceptability curve."""
+"""Cost-effectiveness plane and acceptability curve.
+
+Amounts are labelled with the ``currency`` the caller gives (:func:`currency_prefix` turns an
+ISO code from a trial spec into one, e.g. "AUD" -> "AU$"); nothing assumes a currency.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 from walkback.plotting._style import PALETTE, _axes
+
+_SYMBOLS = {"AUD": "AU$", "USD": "US$", "GBP": "£", "EUR": "€", "CAD": "CA$", "NZD": "NZ$"}
+
+
+def currency_prefix(code: str | None) -> str:
+    """How amounts in ``code`` (ISO 4217) are prefixed: "AUD" -> "AU$", "GBP" -> "£", another
+    code -> "CODE " (so "CHF 1,000"); None or "" -> "" (no currency shown)."""
+    if not code:
+        return ""
+    return _SYMBOLS.get(code.upper(), f"{code} ")
+
+
+def _money_label(text: str, currency: str) -> str:
+    return f"{text} ({currency.strip()})" if currency else text
 
 
 # ---- cost-effectiveness
@@ -13,13 +31,17 @@ def ce_plane(
     ax=None,
     *,
     wtp: float | None = None,
-    currency: str = "AU$",
+    currency: str = "",
     max_points: int = 2000,
     color: str = PALETTE[0],
-    legend_loc: str = "best",
+    legend_loc: str = "below",
 ):
     """Cost-effectiveness plane: bootstrap (dQALY, dCost) pairs (at most ``max_points`` drawn;
-    the legend says how many), the point estimate and a willingness-to-pay line."""
+    the legend says how many), the point estimate and a willingness-to-pay line.
+
+    The legend goes under the axes by default (``legend_loc="below"``), off the points; any
+    matplotlib location puts it inside instead.
+    """
     ax = _axes(ax)
     k = min(max_points, boot.d_qaly.size)
     shown = "" if k == boot.resamples else f"{k:,} of "
@@ -37,6 +59,7 @@ def ce_plane(
         boot.point.d_qaly,
         boot.point.d_cost,
         marker="o",
+        linestyle="none",
         color="k",
         markersize=4,
         label=f"ICER {currency}{boot.point.icer:,.0f}/QALY",
@@ -56,8 +79,16 @@ def ce_plane(
         ax.set_xlim(*xs)
         ax.set_ylim(*ys)  # the threshold line should not stretch the cloud flat
     ax.set_xlabel("Incremental QALYs")
-    ax.set_ylabel(f"Incremental cost ({currency})")
-    ax.legend(frameon=False, loc=legend_loc)
+    ax.set_ylabel(_money_label("Incremental cost", currency))
+    if legend_loc == "below":
+        leg = ax.legend(
+            frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), borderaxespad=0.0
+        )
+    else:
+        leg = ax.legend(frameon=False, loc=legend_loc)
+    cloud = leg.legend_handles[0]  # the cloud's key: large enough to see, not faint
+    cloud.set_sizes([10])
+    cloud.set_alpha(0.6)
     return ax
 
 
@@ -67,7 +98,7 @@ def ceac_plot(
     *,
     wtp=None,
     mark: float | None = None,
-    currency: str = "AU$",
+    currency: str = "",
     color: str = PALETTE[0],
     label: str | None = None,
 ):
@@ -89,7 +120,7 @@ def ceac_plot(
         )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, float(np.max(curve.wtp)))
-    ax.set_xlabel(f"Willingness to pay per QALY ({currency})")
+    ax.set_xlabel(_money_label("Willingness to pay per QALY", currency))
     ax.set_ylabel("Probability cost-effective")
     from matplotlib.ticker import FuncFormatter
 

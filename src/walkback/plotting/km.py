@@ -21,7 +21,63 @@ class KMPlot:
     lines: dict[str, Any] = field(default_factory=dict)
     bands: dict[str, Any] = field(default_factory=dict)
     medians: dict[str, float] = field(default_factory=dict)
+    median_labels: dict[str, Any] = field(default_factory=dict)  # the Text of each median
+    annotation: str | None = None  # the HR / p text shown with the legend
     table: Any = None  # DataFrame of the numbers shown under the axes
+
+
+def median_text(m: float) -> str:
+    """A median for a label, rounded half up: whole numbers from 100 up (207.5 -> "208"), one
+    decimal from 1 (52.5 -> "52.5", 52.0 -> "52"), two below 1."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    step = Decimal("1") if abs(m) >= 100 else Decimal("0.1") if abs(m) >= 1 else Decimal("0.01")
+    text = str(Decimal(repr(float(m))).quantize(step, rounding=ROUND_HALF_UP))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def hr_text(
+    hr=None, p: float | None = None, *, conf_level: float = 0.95, p_label: str = "p"
+) -> str:
+    """``HR 0.72 (95% CI 0.60 to 0.85); p = 0.00016`` from ``(estimate, lower, upper)`` or a
+    mapping ``{name: (estimate, lower, upper)}`` (one line each, for several arms)."""
+    lines = []
+    rows = hr.items() if isinstance(hr, Mapping) else [("", hr)] if hr is not None else []
+    for name, (est, lo, hi) in rows:
+        head = f"{name}: HR" if name else "HR"
+        lines.append(f"{head} {est:.2f} ({100 * conf_level:g}% CI {lo:.2f} to {hi:.2f})")
+    if p is not None:
+        shown = f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
+        lines.append(f"{p_label} = {shown}")
+    return "\n".join(lines)
+
+
+def _median_labels(ax, out: KMPlot, km_results, colors, fontsize: float = 6.5) -> None:
+    """Rounded median labels by the x axis, left to right; one that would overlap the label to
+    its left (width estimated from its characters) goes up a row."""
+    fig = ax.figure
+    width_pt = ax.get_position().width * fig.get_figwidth() * 72.0
+    x0, x1 = ax.get_xlim()
+    placed: list[tuple[float, float, int]] = []  # (left, right, row) in points
+    order = sorted(
+        (m, i, label) for i, (label, m) in enumerate(out.medians.items()) if np.isfinite(m)
+    )
+    for m, i, label in order:
+        text = median_text(m)
+        left = (m - x0) / (x1 - x0) * width_pt + 2.0
+        right = left + 0.62 * fontsize * len(text)
+        row = 0
+        while any(r == row and left < b + 2.0 and a < right + 2.0 for a, b, r in placed):
+            row += 1
+        placed.append((left, right, row))
+        out.median_labels[label] = ax.annotate(
+            text,
+            (m, 0.0),
+            xytext=(2, 3 + 8 * row),
+            textcoords="offset points",
+            fontsize=fontsize,
+            color=colors[i % len(colors)],
+        )
 
 
 def risk_table(km_results: Mapping[str, Any], times: Sequence[float]):
@@ -57,17 +113,28 @@ def km_plot(
     table: bool = True,
     table_rows: Sequence[str] = ("at_risk", "events", "censored"),
     colors: Sequence[str] = PALETTE,
-    xlabel: str = "Days since randomisation",
-    ylabel: str = "Proportion without event",
+    time_unit: str = "days",
+    xlabel: str | None = None,
+    ylabel: str = "Proportion event-free",
     title: str | None = None,
     legend_loc: str = "upper right",
+    hr=None,
+    p: float | None = None,
+    p_label: str = "p",
+    conf_level: float = 0.95,
 ) -> KMPlot:
     """Kaplan-Meier curves (``{label: KaplanMeierResult}``) with CI bands, censoring ticks,
     median lines and an aligned table (at risk, events, censored) under the axes.
 
-    The table lives in an axes appended below ``ax`` with a shared x-axis, so the plot works as
-    one panel of a larger figure.
+    Labels come from the data: the legend from the dict's keys, the x label from ``time_unit``
+    ("Time since randomisation, days") unless ``xlabel`` is given. Medians are labelled rounded
+    (:func:`median_text`) and kept apart: a label that would touch its left neighbour moves up a
+    row. ``hr`` (``(estimate, lower, upper)`` or ``{name: (...)}``) and ``p`` add an annotation
+    (:func:`hr_text`) above the legend entries. The table lives in an axes appended below ``ax``
+    with a shared x-axis, so the plot works as one panel of a larger figure.
     """
+    if xlabel is None:
+        xlabel = f"Time since randomisation, {time_unit}"
     ax = _axes(ax, figsize=(COLUMN_WIDTH, 3.9 if table else 2.6))
     out = KMPlot(ax, None)
     tmax = max(float(np.max(km.time)) for km in km_results.values())
@@ -99,20 +166,18 @@ def km_plot(
         out.medians[label] = m
         if median_lines and np.isfinite(m):
             ax.plot([0, m, m], [0.5, 0.5, 0.0], color=color, linestyle=":", linewidth=0.8)
-            ax.annotate(
-                f"{m:g}",
-                (m, 0.0),
-                xytext=(2, 3 + 8 * i),  # staggered: close medians stay legible
-                textcoords="offset points",
-                fontsize=6.5,
-                color=color,
-            )
     ax.set_ylim(0, 1.02)
     ax.set_xlim(0, tmax * 1.02)
+    if median_lines:
+        _median_labels(ax, out, km_results, colors)
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, loc="left")
-    ax.legend(loc=legend_loc, frameon=False)
+    note = hr_text(hr, p, conf_level=conf_level, p_label=p_label) if hr or p is not None else None
+    out.annotation = note or None
+    ax.legend(
+        loc=legend_loc, frameon=False, title=out.annotation, title_fontsize=6.5, alignment="left"
+    )
     if times is None:
         ticks = [t for t in ax.get_xticks() if 0 <= t <= tmax]
     else:

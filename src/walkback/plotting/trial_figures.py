@@ -32,6 +32,7 @@ def write_figures(spec, frame: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     from walkback import plotting as wp
     from walkback.economics import bootstrap
     from walkback.estimators import cox, kaplan_meier
+    from walkback.plotting.cost_effectiveness import currency_prefix
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,8 +99,9 @@ def write_figures(spec, frame: pd.DataFrame, out_dir: str | Path) -> list[Path]:
                 frame["cost_total_aud"], frame["qaly_12m"], treated, ec.resamples, ec.seed
             )
             fig, axs = plt.subplots(1, 2, figsize=(7.2, 2.9), layout="constrained")
-            wp.ce_plane(boot, axs[0], wtp=ec.wtp)
-            wp.ceac_plot(boot, axs[1], mark=ec.wtp)
+            cur = currency_prefix(ec.currency)
+            wp.ce_plane(boot, axs[0], wtp=ec.wtp, currency=cur)
+            wp.ceac_plot(boot, axs[1], mark=ec.wtp, currency=cur)
             written += _save(fig, out, "cost_effectiveness")
             plt.close(fig)
     return written
