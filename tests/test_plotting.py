@@ -76,18 +76,29 @@ def test_medians_far_apart_share_one_row_and_close_ones_do_not():
 def test_hr_and_p_annotation_sits_with_the_legend():
     from walkback.plotting import km_plot
 
-    res = _colon()
+    res = _colon()  # three arms: each treatment's HR on its legend entry
     hrs = {r["treatment"]: (r["estimate"], r["lower"], r["upper"]) for r in res.hazard_ratios()}
-    drawn = km_plot({a: res.arms[a].km for a in res.arm_labels}, table=False, hr=hrs,
-                    p=res.logrank_k.p, p_label="log-rank p", time_unit="months")  # fmt: skip
+    drawn = km_plot({a: res.arms[a].km for a in res.arm_labels}, table=False,
+                    hr={**hrs, "reference": "Obs"}, p=res.logrank_k.p, p_label="log-rank p",
+                    time_unit="months")  # fmt: skip
+    legend = drawn.ax.get_legend()
     lev5 = res.hazard_ratios()[1]
-    want = (f"Lev+5FU: HR {lev5['estimate']:.2f} (95% CI {lev5['lower']:.2f} to "
-            f"{lev5['upper']:.2f})")  # fmt: skip
-    title = drawn.ax.get_legend().get_title().get_text()
+    entries = [t.get_text() for t in legend.get_texts()]
+    assert entries == [
+        "Obs",
+        f"Lev: {hrs['Lev'][0]:.2f} ({hrs['Lev'][1]:.2f} to {hrs['Lev'][2]:.2f})",
+        f"Lev+5FU: {lev5['estimate']:.2f} ({lev5['lower']:.2f} to {lev5['upper']:.2f})",
+    ]
+    title = legend.get_title().get_text()
     assert title == drawn.annotation
-    assert want in title.splitlines()
-    assert title.splitlines()[-1] == f"log-rank p = {res.logrank_k.p:.2g}"
+    assert title.splitlines() == ["HR (95% CI) vs Obs", f"log-rank p = {res.logrank_k.p:.2g}"]
     assert drawn.ax.get_xlabel().endswith("months")
+    # two arms: one HR with its CI over the legend
+    one = km_plot({a: res.arms[a].km for a in res.arm_labels[:2]}, table=False,
+                  hr=hrs["Lev"], conf_level=0.9)  # fmt: skip
+    assert one.annotation == (
+        f"HR {hrs['Lev'][0]:.2f} (90% CI {hrs['Lev'][1]:.2f} to {hrs['Lev'][2]:.2f})"
+    )
     plain = km_plot({a: res.arms[a].km for a in res.arm_labels}, table=False)
     assert plain.annotation is None and plain.ax.get_legend().get_title().get_text() == ""
 

@@ -39,17 +39,27 @@ def median_text(m: float) -> str:
 def hr_text(
     hr=None, p: float | None = None, *, conf_level: float = 0.95, p_label: str = "p"
 ) -> str:
-    """``HR 0.72 (95% CI 0.60 to 0.85); p = 0.00016`` from ``(estimate, lower, upper)`` or a
-    mapping ``{name: (estimate, lower, upper)}`` (one line each, for several arms)."""
+    """The annotation over a KM legend: ``HR 0.72 (95% CI 0.60 to 0.85)`` for one
+    ``(estimate, lower, upper)``; for a mapping ``{curve: (...)}`` (several arms) the HRs go on
+    the curves' legend entries (:func:`hr_entry`) and this line says what they are,
+    ``HR (95% CI) vs REFERENCE`` when ``hr`` holds a ``"reference"`` key; then ``p = ...``."""
     lines = []
-    rows = hr.items() if isinstance(hr, Mapping) else [("", hr)] if hr is not None else []
-    for name, (est, lo, hi) in rows:
-        head = f"{name}: HR" if name else "HR"
-        lines.append(f"{head} {est:.2f} ({100 * conf_level:g}% CI {lo:.2f} to {hi:.2f})")
+    level = f"{100 * conf_level:g}% CI"
+    if isinstance(hr, Mapping):
+        ref = hr.get("reference")
+        lines.append(f"HR ({level}) vs {ref}" if ref else f"HR ({level})")
+    elif hr is not None:
+        est, lo, hi = hr
+        lines.append(f"HR {est:.2f} ({level} {lo:.2f} to {hi:.2f})")
     if p is not None:
-        shown = f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}"
-        lines.append(f"{p_label} = {shown}")
+        lines.append(f"{p_label} = {p:.2g}" if p >= 1e-4 else f"{p_label} = {p:.1e}")
     return "\n".join(lines)
+
+
+def hr_entry(label: str, hr) -> str:
+    """A legend entry carrying its curve's HR: ``Lev+5FU: 0.69 (0.55 to 0.87)``."""
+    est, lo, hi = hr
+    return f"{label}: {est:.2f} ({lo:.2f} to {hi:.2f})"
 
 
 def _median_labels(ax, out: KMPlot, km_results, colors, fontsize: float = 6.5) -> None:
@@ -117,7 +127,7 @@ def km_plot(
     xlabel: str | None = None,
     ylabel: str = "Proportion event-free",
     title: str | None = None,
-    legend_loc: str = "upper right",
+    legend_loc: str = "best",
     hr=None,
     p: float | None = None,
     p_label: str = "p",
@@ -129,8 +139,10 @@ def km_plot(
     Labels come from the data: the legend from the dict's keys, the x label from ``time_unit``
     ("Time since randomisation, days") unless ``xlabel`` is given. Medians are labelled rounded
     (:func:`median_text`) and kept apart: a label that would touch its left neighbour moves up a
-    row. ``hr`` (``(estimate, lower, upper)`` or ``{name: (...)}``) and ``p`` add an annotation
-    (:func:`hr_text`) above the legend entries. The table lives in an axes appended below ``ax``
+    row. ``hr`` and ``p`` add an annotation above the legend entries (:func:`hr_text`): one
+    ``(estimate, lower, upper)``, or ``{curve: (estimate, lower, upper), "reference": name}``
+    whose HRs go on the curves' entries; the legend goes where it covers the fewest drawn
+    points (``legend_loc="best"``) unless told. The table lives in an axes appended below ``ax``
     with a shared x-axis, so the plot works as one panel of a larger figure.
     """
     if xlabel is None:
@@ -175,8 +187,19 @@ def km_plot(
         ax.set_title(title, loc="left")
     note = hr_text(hr, p, conf_level=conf_level, p_label=p_label) if hr or p is not None else None
     out.annotation = note or None
+    per_curve = hr if isinstance(hr, Mapping) else {}
+    names = [
+        hr_entry(k, per_curve[k]) if not isinstance(per_curve.get(k, ""), str) else k
+        for k in km_results
+    ]
     ax.legend(
-        loc=legend_loc, frameon=False, title=out.annotation, title_fontsize=6.5, alignment="left"
+        out.lines.values(),
+        names,
+        loc=legend_loc,
+        frameon=False,
+        title=out.annotation,
+        title_fontsize=6.5,
+        alignment="left",
     )
     if times is None:
         ticks = [t for t in ax.get_xticks() if 0 <= t <= tmax]
