@@ -131,3 +131,26 @@ def test_ce_plane_legend_is_off_the_points_and_currency_is_the_callers():
     assert ax2.get_ylabel() == "Incremental cost"  # no currency assumed
     assert currency_prefix("AUD") == "AU$" and currency_prefix("CHF") == "CHF "
     assert currency_prefix(None) == ""
+
+
+def test_adjusted_survival_plot_draws_the_predicted_curves():
+    import matplotlib.pyplot as plt
+
+    from walkback.plotting import adjusted_survival_plot
+
+    trial = read_trial(INPUTS / "veteran.csv", time_col="time", event_col="status", arm_col="trt",
+                       control="1", covariates=["karno", "celltype"])  # fmt: skip
+    res = analyze(trial, covariates=["karno", "celltype"])
+    at = {"karno": 60, "celltype": "large"}
+    curves = {f"trt {a}": res.cox.predict_survival({**at, "trt": a}) for a in ("2", "1")}
+    drawn = adjusted_survival_plot(curves, time_unit="days")
+    for label, c in curves.items():
+        line = drawn.lines[label]
+        assert line.get_xdata()[0] == 0 and line.get_ydata()[0] == 1
+        np.testing.assert_array_equal(line.get_ydata()[1:], c.survival)
+    assert [t.get_text() for t in drawn.ax.get_legend().get_texts()] == list(curves)
+    gbsg = read_trial(INPUTS / "gbsg.csv", time_col="rfstime", event_col="status",
+                      arm_col="hormon", control="0", strata=("meno",))  # fmt: skip
+    both = analyze(gbsg).cox.predict_survival({"hormon": "1"})
+    with pytest.raises(ValueError, match="holds 2 strata"):
+        adjusted_survival_plot({"x": both}, plt.subplots()[1])

@@ -8,6 +8,7 @@ context manager: nothing changes matplotlib's global settings on import.
 from __future__ import annotations
 
 from walkback.plotting._style import COLUMN_WIDTH, PALETTE, style
+from walkback.plotting.adjusted import AdjustedPlot, adjusted_survival_plot
 from walkback.plotting.cost_effectiveness import ce_plane, ceac_plot
 from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, risk_table
@@ -17,10 +18,12 @@ from walkback.plotting.schoenfeld import SchoenfeldPanel, schoenfeld_plot
 from walkback.plotting.subgroup_forest import subgroup_forest
 
 __all__ = [
+    "AdjustedPlot",
     "COLUMN_WIDTH",
     "KMPlot",
     "PALETTE",
     "SchoenfeldPanel",
+    "adjusted_survival_plot",
     "ce_plane",
     "ceac_plot",
     "forest_plot",
