@@ -10,7 +10,6 @@ stratum).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 
 from walkback.cells import label_text
 from walkback.estimators import CoxResult
@@ -31,7 +30,7 @@ def adjusted_curves(
 ) -> dict[str, CoxSurvival]:
     """Each arm's predicted curve at ``times`` with the other terms at ``at``, keyed by arm label.
 
-    Stratum labels in the result are the trial's (``"meno=1"``), not the fit's codes.
+    ``fit`` was fitted with strata named by their labels (``"meno=1"``), as ``analyze`` does.
     """
     if not isinstance(at, Mapping):
         raise TypeError(f"adjusted_at must be a mapping of column to value, got {type(at)}")
@@ -80,14 +79,10 @@ def adjusted_curves(
                 value=label,
                 fix="strata are " + "; ".join(strata_labels),
             )
-        stratum = strata_labels.index(label)
-    out = {}
-    for arm in arm_labels:
-        curve = fit.predict_survival(
+        stratum = label
+    return {
+        arm: fit.predict_survival(
             {arm_col: arm, **values}, times, conf_type=conf_type, stratum=stratum
         )
-        if curve.stratum is not None:
-            names = tuple(strata_labels[int(code)] for code in curve.stratum)
-            curve = replace(curve, stratum=names)
-        out[arm] = curve
-    return out
+        for arm in arm_labels
+    }

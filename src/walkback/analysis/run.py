@@ -123,9 +123,12 @@ def analyze(
         trial.arm, arms, trial.frame, specs, arm_name=trial.arm_col, source=trial.source
     )
     fit_args = dict(ties=ties, conf_level=level, timefix=False)
-    fit = cox(
-        t, e, design.x, trial.strata, names=design.names, model_terms=design.terms, **fit_args
+    # strata by label ("meno=1"), so res.cox.predict_survival(..., stratum="meno=1") reads as
+    # the data does; the fit is the same whatever the strata are called
+    by_label = (
+        None if trial.strata is None else np.asarray(trial.strata_labels, object)[trial.strata]
     )
+    fit = cox(t, e, design.x, by_label, names=design.names, model_terms=design.terms, **fit_args)
     arm_idx = design.columns_of("arm")
     arm_test = _arm_test(t, e, design, trial.strata, fit, arm_idx, fit_args)
 
