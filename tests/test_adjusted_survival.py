@@ -198,3 +198,21 @@ def test_analyze_adjusted_at_errors():
         analyze(trial, adjusted_at={"hormon": 1, "age": 50, "grade": 2}, **run)
     with pytest.raises(DataError, match="names some strata columns but not all|no such stratum"):
         analyze(trial, adjusted_at={"age": 50, "grade": 2, "meno": 7}, **run)
+
+
+if __name__ == "__main__":  # python tests/test_adjusted_survival.py: the parity summary
+    worst, count, check = 0.0, 0, _close
+
+    def _close(got, want, what):  # noqa: F811 - counts and measures, then checks
+        global worst, count
+        w = np.array([np.nan if v is None else v for v in want], dtype=float)
+        g = np.asarray(got, dtype=float)
+        ok = np.isfinite(w) & (w != 0)
+        count += int(np.isfinite(w).sum())
+        if ok.any():
+            worst = max(worst, float(np.max(np.abs(g[ok] - w[ok]) / np.abs(w[ok]))))
+        check(got, want, what)
+
+    for case, k in RUNS:
+        test_adjusted_curves_match_r(case, k)
+    print(f"{len(RUNS)} case x settings runs, {count} quantities, worst relative error {worst:.2g}")
