@@ -107,7 +107,8 @@ def schoenfeld_plot(
         axes = list(np.atleast_1d(ax)) if isinstance(ax, Sequence | np.ndarray) else [ax]
     if len(axes) != len(names):
         raise ValueError(f"got {len(axes)} axes for {len(names)} terms; pass one per term")
-    tests = {r["term"]: r for r in fit.zph(transform, _groups(fit, res, term_groups))["terms"]}
+    groups = _groups(fit, term_groups)
+    tests = {r["term"]: r for r in fit.zph(transform, groups)["terms"]}
     xlabel = f"Time, {time_unit}" if time_unit else "Time"
     panels = []
     for name, a in zip(names, axes, strict=True):
@@ -119,8 +120,8 @@ def schoenfeld_plot(
         if transform == "log":
             x, gx = np.exp(x), np.exp(gx)
             a.set_xscale("log")
-        multi = len(_groups(fit, res, term_groups)[name]) > 1
-        coef = None if multi else float(fit.coef[_groups(fit, res, term_groups)[name][0]])
+        multi = len(groups[name]) > 1
+        coef = None if multi else float(fit.coef[groups[name][0]])
         art = {
             "residuals": a.plot(
                 x, y[keep], linestyle="none", marker="o", markersize=2.2, markeredgewidth=0,
@@ -147,7 +148,7 @@ def schoenfeld_plot(
     return panels
 
 
-def _groups(fit, res, term_groups) -> dict:
+def _groups(fit, term_groups) -> dict:
     if term_groups is not None:
         return {k: list(v) for k, v in dict(term_groups).items()}
     return {t.name: [fit.terms.index(c) for c in t.columns] for t in fit.model_terms}
