@@ -22,7 +22,7 @@ examples:
       --treatment intervention --control control --times 90,180,365 --tau 365
   walkback analyze trial.parquet --time-col t --event-col d --arm-col rx --treatment 1 \\
       --control 0 --strata site --convention sas --json
-  walkback analyze colon.csv --time-col time --event-col status --arm-col rx --control Obs \
+  walkback analyze colon.csv --time-col time --event-col status --arm-col rx --control Obs \\
       --covariate age --covariate sex --times 365,1000 --adjusted-at age=60,sex=1
 
 JSON keys (--json): n, events, median, survival_at, hazard_ratio, logrank, ph_test, rmst,
