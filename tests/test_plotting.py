@@ -154,3 +154,23 @@ def test_adjusted_survival_plot_draws_the_predicted_curves():
     both = analyze(gbsg).cox.predict_survival({"hormon": "1"})
     with pytest.raises(ValueError, match="holds 2 strata"):
         adjusted_survival_plot({"x": both}, plt.subplots()[1])
+
+
+def test_km_plot_result_takes_every_label_from_the_analysis():
+    from walkback.plotting import km_plot_result
+
+    vet = read_trial(INPUTS / "veteran.csv", time_col="time", event_col="status", arm_col="trt",
+                     control="1")  # fmt: skip
+    res = analyze(vet, time_unit="months", alpha=0.1)
+    drawn = km_plot_result(res, table=False)
+    assert [t.get_text() for t in drawn.ax.get_legend().get_texts()] == ["trt 2", "trt 1"]
+    hr = res.hazard_ratios()[0]
+    assert drawn.annotation.splitlines() == [
+        f"HR {hr['estimate']:.2f} (90% CI {hr['lower']:.2f} to {hr['upper']:.2f})",
+        f"log-rank p = {res.logrank.p:.2g}",
+    ]
+    assert drawn.ax.get_xlabel() == "Time since randomisation, months"
+    three = km_plot_result(_colon(), table=False)
+    entries = [t.get_text() for t in three.ax.get_legend().get_texts()]
+    assert entries[0].startswith("Lev: ") and entries[2] == "Obs"
+    assert three.annotation.startswith("HR (95% CI) vs Obs")

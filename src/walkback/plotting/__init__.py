@@ -11,7 +11,7 @@ from walkback.plotting._style import COLUMN_WIDTH, PALETTE, style
 from walkback.plotting.adjusted import AdjustedPlot, adjusted_survival_plot
 from walkback.plotting.cost_effectiveness import ce_plane, ceac_plot
 from walkback.plotting.forest import forest_plot
-from walkback.plotting.km import KMPlot, km_plot, risk_table
+from walkback.plotting.km import KMPlot, km_plot, km_plot_result, risk_table
 from walkback.plotting.reconstruction import reconstruction_overlay
 from walkback.plotting.sampling import sampling_distribution
 from walkback.plotting.schoenfeld import SchoenfeldPanel, schoenfeld_plot
@@ -28,6 +28,7 @@ __all__ = [
     "ceac_plot",
     "forest_plot",
     "km_plot",
+    "km_plot_result",
     "reconstruction_overlay",
     "risk_table",
     "sampling_distribution",

@@ -261,3 +261,28 @@ def km_plot(
     for tick, color in zip(tax.get_yticklabels(), colours, strict=True):
         tick.set_color(color)
     return out
+
+
+def km_plot_result(res, ax=None, *, annotate: bool = True, **options) -> KMPlot:
+    """:func:`km_plot` of an ``analyze`` result with every label from the data: a curve per arm
+    (control last; a numeric arm label reads "trt 2"), the time unit, and with ``annotate`` each
+    treatment's Cox HR (on its legend entry for 3+ arms) and the log-rank p."""
+    control = res.arm_labels[0]
+
+    def name(label: str) -> str:
+        return f"{res.arm_col} {label}" if label.replace(".", "", 1).isdigit() else label
+
+    order = [*res.treatments, control]
+    curves = {name(a): res.arms[a].km for a in order}
+    if annotate:
+        rows = res.hazard_ratios()
+        if len(rows) == 1:
+            options.setdefault("hr", (rows[0]["estimate"], rows[0]["lower"], rows[0]["upper"]))
+        else:
+            hr = {name(r["treatment"]): (r["estimate"], r["lower"], r["upper"]) for r in rows}
+            options.setdefault("hr", {**hr, "reference": name(control)})
+        options.setdefault("p", res.logrank.p)
+        options.setdefault("p_label", "log-rank p")
+        options.setdefault("conf_level", 1.0 - res.alpha)
+    options.setdefault("time_unit", res.time_unit)
+    return km_plot(curves, ax, **options)
