@@ -8,6 +8,7 @@ context manager: nothing changes matplotlib's global settings on import.
 from __future__ import annotations
 
 from walkback.plotting._style import COLUMN_WIDTH, PALETTE, style
+from walkback.plotting.competing import CIFStackPlot, cif_stack
 from walkback.plotting.cost_effectiveness import ce_plane, ceac_plot
 from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, risk_table
@@ -17,10 +18,12 @@ from walkback.plotting.subgroup_forest import subgroup_forest
 
 __all__ = [
     "COLUMN_WIDTH",
+    "CIFStackPlot",
     "KMPlot",
     "PALETTE",
     "ce_plane",
     "ceac_plot",
+    "cif_stack",
     "forest_plot",
     "km_plot",
     "reconstruction_overlay",

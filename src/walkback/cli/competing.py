@@ -1,0 +1,226 @@
+"""`walkback competing`: competing risks in a two-arm trial (cumulative incidence, Gray's test,
+Fine-Gray and cause-specific hazard ratios, a stacked incidence figure)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from walkback._typing import CONF_TYPES, TIES
+from walkback.cli._common import EXIT_OK, UsageError, _alpha
+
+EPILOG = """\
+The event column codes censoring (--censor-value) and each cause (numbers or text). Every other
+code is a cause, unless --causes lists them all (then any other code is an error).
+
+  cif         Aalen-Johansen cumulative incidence of --cause per arm with Gray's variance
+              (R cmprsk::cuminc) and a pointwise CI of F (--conf-type, default log-log, R's
+              survfit_confint); at --times (null after an arm's last follow-up time, as
+              cmprsk::timepoints), or at every time of the cause when --times is not given
+  gray        Gray's test of equal cumulative incidence (cuminc's Tests; rho = --rho,
+              stratified with --strata)
+  fine_gray   Fine-Gray subdistribution hazard ratio, treatment vs control (R cmprsk::crr with
+              the arm as the covariate; censoring weights = Kaplan-Meier of censoring)
+  cause_specific_hr  Cox hazard ratio of --cause with other causes censored (R coxph; --ties,
+              stratified with --strata)
+
+JSON keys (--json): cause, causes, censor_value, arms, n, events, cif, gray, fine_gray,
+cause_specific_hr, note, settings, source.
+
+example:
+  walkback competing mgus2.csv --time-col time --event-col event --arm-col sex \\
+      --treatment M --control F --cause pcm --censor-value censor --times 60,120,240 \\
+      --plot cif.png
+"""
+
+
+def _times(text: str) -> list[float]:
+    out = []
+    for part in text.split(","):
+        try:
+            v = float(part.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"--times wants comma-separated numbers like 365,730; got {part.strip()!r}"
+            ) from None
+        if not v >= 0 or v == float("inf"):
+            raise argparse.ArgumentTypeError(f"--times must be finite and >= 0; got {part!r}")
+        out.append(v)
+    return out
+
+
+def _codes(text: str) -> list[str]:
+    codes = [x.strip() for x in text.split(",")]
+    if not all(codes):
+        raise argparse.ArgumentTypeError(f"empty code in {text!r}; give codes as 1,2 or pcm,death")
+    return codes
+
+
+def _number(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if v != v or v in (float("inf"), float("-inf")):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return v
+
+
+def add_parser(sub) -> None:
+    """Register competing."""
+    p = sub.add_parser(
+        "competing",
+        help="competing risks: cumulative incidence, Gray's test, Fine-Gray and cause-specific HRs",
+        description="Competing-risks analysis of a two-arm trial (CSV or Parquet), as R's cmprsk "
+        "(cuminc, crr) and survival (coxph).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("data", metavar="DATA", help="CSV or Parquet file, one row per participant")
+    g = p.add_argument_group("columns, arms and codes (required)")
+    g.add_argument("--time-col", required=True, metavar="C", help="follow-up time column (>= 0)")
+    g.add_argument(
+        "--event-col", required=True, metavar="C", help="status column: censoring or a cause code"
+    )
+    g.add_argument("--arm-col", required=True, metavar="C", help="arm column")
+    g.add_argument("--treatment", required=True, metavar="L", help="label of the treatment arm")
+    g.add_argument("--control", required=True, metavar="L", help="label of the control arm")
+    g.add_argument("--cause", required=True, metavar="K", help="code of the cause analysed")
+    o = p.add_argument_group("options")
+    o.add_argument(
+        "--censor-value", default="0", metavar="C", help="code of censored rows (default 0)"
+    )
+    o.add_argument(
+        "--causes",
+        type=_codes,
+        metavar="K1,K2,...",
+        help="every cause code (default: every code other than --censor-value)",
+    )
+    o.add_argument(
+        "--times", type=_times, default=[], metavar="T1,T2,...", help="times for the CIF table"
+    )
+    o.add_argument(
+        "--conf-type",
+        choices=CONF_TYPES,
+        default="log-log",
+        help="CI transform of the cumulative incidence (default log-log)",
+    )
+    o.add_argument("--alpha", type=_alpha, default=0.05, help="1 - confidence level (default 0.05)")
+    o.add_argument("--ties", choices=TIES, default="efron", help="cause-specific Cox ties")
+    o.add_argument("--rho", type=_number, default=0.0, help="Gray's test weight power (default 0)")
+    o.add_argument(
+        "--strata", metavar="C", help="stratify Gray's test and the cause-specific Cox model"
+    )
+    o.add_argument(
+        "--no-timefix",
+        dest="timefix",
+        action="store_false",
+        help="compare times exactly instead of merging near ties as R's timefix",
+    )
+    o.add_argument(
+        "--time-unit", default="days", metavar="U", help="unit of the time column (default days)"
+    )
+    o.add_argument("--plot", metavar="FILE.png", help="write the stacked CIF figure")
+    o.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=_cmd_competing)
+
+
+def _cmd_competing(args: argparse.Namespace) -> int:
+    from walkback.analysis.competing import ARM_KEYS, competing_risks
+    from walkback.competing_data import read_competing
+
+    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise UsageError(
+            f"walkback competing: error: --plot must end in .png, .svg or .pdf (got '{args.plot}')"
+        )
+    data = read_competing(
+        args.data,
+        time_col=args.time_col,
+        event_col=args.event_col,
+        arm_col=args.arm_col,
+        treatment=args.treatment,
+        control=args.control,
+        cause=args.cause,
+        censor_value=args.censor_value,
+        causes=args.causes,
+        strata=args.strata,
+    )
+    res = competing_risks(
+        data,
+        times=args.times,
+        conf_type=args.conf_type,
+        conf_level=1.0 - args.alpha,
+        ties=args.ties,
+        rho=args.rho,
+        timefix=args.timefix,
+    )
+    out = res.to_dict()
+    out["settings"]["time_unit"] = args.time_unit
+    out["source"] = os.path.basename(args.data)
+    if args.plot:
+        _plot(res, args)
+    if args.json:
+        print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
+        return EXIT_OK
+    pct = f"{100 * (1 - args.alpha):g}%"
+    print(
+        f"walkback competing: {args.data}: cause '{data.cause}' "
+        f"(other causes: {', '.join(k for k in data.causes if k != data.cause) or 'none'}; "
+        f"censored = '{data.censor}')"
+    )
+    for key in ARM_KEYS:
+        ev = out["events"][key]
+        print(
+            f"  {key} {out['arms'][key]}: n {out['n'][key]}, "
+            + ", ".join(f"'{k}' {v}" for k, v in ev.items())
+        )
+    print(f"Cumulative incidence of '{data.cause}' ({pct} CI, {args.conf_type}; Gray's variance)")
+    for key in ARM_KEYS:
+        for row in out["cif"][key]:
+            print(f"  {out['arms'][key]:>12} at {row['time']:g} {args.time_unit}: {_ci(row)}")
+    gr = out["gray"]
+    gp = (
+        "not defined" if gr["chisq"] is None else f"chi-square {gr['chisq']:.3f}, p = {gr['p']:.3g}"
+    )
+    print(f"Gray's test (rho = {gr['rho']:g}{', stratified' if gr['stratified'] else ''}): {gp}")
+    for name, key in (
+        ("Fine-Gray subdistribution HR", "fine_gray"),
+        ("Cause-specific HR", "cause_specific_hr"),
+    ):
+        print(f"{name}, {data.treatment} vs {data.control}: {_hr(out[key], pct, out['note'])}")
+    if args.plot:
+        print(f"stacked CIF figure: {args.plot}")
+    return EXIT_OK
+
+
+def _hr(hr: dict | None, pct: str, note: str | None) -> str:
+    if hr is None:
+        return note or "not estimable"
+    ci = f"{pct} CI {hr['lower']:.3f} to {hr['upper']:.3f}"
+    return f"{hr['estimate']:.3f} ({ci}), p = {hr['p']:.3g}"
+
+
+def _ci(row: dict) -> str:
+    if row["cif"] is None:
+        return "not observed (after the last follow-up time)"
+    lo = "NA" if row["lower"] is None else f"{row['lower']:.3f}"
+    hi = "NA" if row["upper"] is None else f"{row['upper']:.3f}"
+    return f"{row['cif']:.3f} ({lo} to {hi})"
+
+
+def _plot(res, args) -> None:
+    from walkback.plotting import cif_stack, style
+
+    path = Path(args.plot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    curves = {
+        f"{args.arm_col} = {res.arm_label(key)}": res.curves[key]
+        for key in ("treatment", "control")
+    }
+    with style():
+        plot = cif_stack(curves, xlabel=f"Time ({args.time_unit})", legend_title=args.event_col)
+        plot.figure.savefig(tmp, dpi=300)
+    tmp.replace(path)  # complete files only: written aside, then renamed into place
