@@ -36,6 +36,8 @@ class CompetingData:
     treatment: str
     control: str
     source: str
+    dropped: tuple[int, ...] = ()
+    """Lines (rows) left out because their arm was neither arm (``other_arms="drop"``)."""
 
     @property
     def n(self) -> int:
@@ -58,6 +60,7 @@ def read_competing(
     censor_value: object = 0,
     causes: Sequence[object] | None = None,
     strata: str | None = None,
+    other_arms: str = "error",
 ) -> CompetingData:
     """Read a CSV/Parquet file (or a DataFrame) for a competing-risks analysis.
 
@@ -78,7 +81,11 @@ def read_competing(
         Default: every code other than ``censor_value`` is a cause.
     strata : str, optional
         Stratification column (Gray's test, cause-specific Cox); cells must not be empty.
+    other_arms : {"error", "drop"}
+        Rows whose arm is neither arm: an error (default) or left out and listed in ``dropped``.
     """
+    if other_arms not in ("error", "drop"):
+        raise ValueError(f"other_arms must be 'error' or 'drop', got {other_arms!r}")
     columns = [time_col, event_col, arm_col] + ([strata] if strata else [])
     if isinstance(data, pd.DataFrame):
         source = "data frame"
@@ -100,6 +107,13 @@ def read_competing(
 
     def fail(err: DataError) -> DataError:
         return err.with_unit(unit) if unit != "line" else err
+
+    dropped: tuple[int, ...] = ()
+    if other_arms == "drop":
+        arm_labels = np.array([label_text(v) for v in frame[arm_col]], dtype=object)
+        keep = np.isin(arm_labels, [label_text(treatment), label_text(control)])
+        dropped = tuple(int(x) for x in np.asarray(lines)[~keep])
+        frame, lines = frame.loc[keep], np.asarray(lines)[keep]
 
     time = numeric_column(frame, time_col, lines, unit, source, minimum=0.0)
     treated = arm_column(
@@ -197,6 +211,7 @@ def read_competing(
         treatment=label_text(treatment),
         control=label_text(control),
         source=source,
+        dropped=dropped,
     )
 
 

@@ -95,6 +95,7 @@ class CompetingRisksResult:
                 "strata": d.strata is not None,
                 "timefix": self.timefix,
                 "times": list(self.times),
+                "dropped": {"rows": len(d.dropped), "lines": list(d.dropped)},
             },
         }
         return json_ready(out)

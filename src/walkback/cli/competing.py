@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from walkback._typing import CONF_TYPES, TIES
@@ -99,6 +100,12 @@ def add_parser(sub) -> None:
         help="every cause code (default: every code other than --censor-value)",
     )
     o.add_argument(
+        "--other-arms",
+        choices=("error", "drop"),
+        default="error",
+        help="rows whose arm is neither arm: an error (default) or excluded and counted",
+    )
+    o.add_argument(
         "--times", type=_times, default=[], metavar="T1,T2,...", help="times for the CIF table"
     )
     o.add_argument(
@@ -146,7 +153,14 @@ def _cmd_competing(args: argparse.Namespace) -> int:
         censor_value=args.censor_value,
         causes=args.causes,
         strata=args.strata,
+        other_arms=args.other_arms,
     )
+    if data.dropped:
+        shown = ", ".join(map(str, data.dropped[:10])) + (" ..." if len(data.dropped) > 10 else "")
+        print(
+            f"walkback: excluded {len(data.dropped)} rows of other arms (lines {shown})",
+            file=sys.stderr,
+        )
     res = competing_risks(
         data,
         times=args.times,
