@@ -257,7 +257,12 @@ def fine_gray(
             break
         if ll == max_iter:
             raise ConvergenceError(f"the Fine-Gray fit did not converge in {max_iter} iterations")
-        step = -np.linalg.solve(hess, grad)
+        try:
+            step = -np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            raise EstimationError(
+                "the Fine-Gray information matrix is singular (is a covariate constant?)"
+            ) from None
         for _halving in range(22):
             bn = b + step
             fbn = data.value(bn)

@@ -1,0 +1,54 @@
+"""The competing-risks kernels refuse inputs that would give a wrong answer, and agree with
+their own definitions (the Python API; R parity is in test_competing_parity.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from walkback.competing_data import read_competing
+from walkback.estimators.competing import cumulative_incidence, fine_gray, gray_test
+from walkback.exceptions import DataError, EstimationError
+
+T = np.array([1.0, 2, 2, 3, 4, 5, 6, 7])
+S = np.array([1, 2, 0, 1, 2, 1, 0, 1])
+G = np.array([0, 1, 0, 1, 0, 1, 0, 1])
+
+
+def test_missing_status_and_cause_equal_to_censor_are_refused():
+    with pytest.raises(DataError, match="must not be missing"):
+        cumulative_incidence(T, [1, 2, None, 1, 2, 1, 0, 1], 1, 0)
+    with pytest.raises(ValueError, match="must differ"):
+        cumulative_incidence(T, S, 0, 0)
+    with pytest.raises(DataError, match="does not occur"):
+        gray_test(T, S, G, 3, 0)
+    with pytest.raises(DataError, match="finite"):
+        cumulative_incidence([1.0, np.nan], [1, 0], 1, 0)
+
+
+def test_one_group_and_constant_covariate_are_refused():
+    with pytest.raises(EstimationError, match="two groups"):
+        gray_test(T, S, np.zeros(8), 1, 0)
+    with pytest.raises(EstimationError, match="singular"):
+        fine_gray(T, S, np.ones(8), 1, 0)
+
+
+def test_codes_compare_as_text_and_a_cause_absent_from_a_group_is_zero():
+    a = cumulative_incidence(T, S, 1, 0)
+    b = cumulative_incidence(T, [str(v) for v in S], "1", "0")
+    c = cumulative_incidence(T, S.astype(float), 1.0, 0.0)
+    np.testing.assert_array_equal(a.cif, b.cif)
+    np.testing.assert_array_equal(a.variance, c.variance)
+    none = cumulative_incidence(T, np.where(S == 1, 2, S), 1, 0)
+    assert none.time.size == 0 and none.at([3.0])["cif"].iloc[0] == 0.0
+
+
+def test_read_competing_from_a_data_frame_names_rows():
+    df = pd.DataFrame({"t": [1, 2, -3], "e": [1, 0, 2], "arm": ["a", "b", "a"]}, index=[10, 11, 12])
+    kw = dict(time_col="t", event_col="e", arm_col="arm", treatment="b", control="a", cause=1)
+    with pytest.raises(DataError, match=r"row 12.*must be >= 0"):
+        read_competing(df, **kw)
+    df.loc[12, "t"] = 3
+    d = read_competing(df, **kw)
+    assert d.causes == ("1", "2") and d.n == 3
