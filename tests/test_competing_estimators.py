@@ -52,3 +52,29 @@ def test_read_competing_from_a_data_frame_names_rows():
     df.loc[12, "t"] = 3
     d = read_competing(df, **kw)
     assert d.causes == ("1", "2") and d.n == 3
+
+
+def test_cif_stack_labels_come_from_the_data_and_the_top_edge_is_any_event():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from walkback.estimators import kaplan_meier
+    from walkback.plotting import cif_stack, style
+
+    arms = {"arm 0": G == 0, "arm 1": G == 1}
+    curves = {
+        a: {k: cumulative_incidence(T[r], S[r], k, 0) for k in (1, 2)} for a, r in arms.items()
+    }
+    with style():
+        plot = cif_stack(curves, xlabel="Time (days)", legend_title="status")
+    assert [ax.get_title() for ax in plot.axes.values()] == ["arm 0", "arm 1"]
+    assert set(plot.areas) == {(a, k) for a in arms for k in (1, 2)}
+    legend = plot.axes["arm 1"].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["2", "1"]
+    top = plot.areas[("arm 1", 2)].get_paths()[0].vertices[:, 1].max()
+    r = arms["arm 1"]
+    km = kaplan_meier(T[r], (S[r] != 0).astype(int))
+    assert top == pytest.approx(1 - km.survival.min(), rel=1e-12)
+    plt.close(plot.figure)

@@ -230,8 +230,10 @@ def _plot(res, args) -> None:
     path = Path(args.plot)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
+    first = res.data.cause  # the cause analysed at the bottom of the stack, read off the axis
+    order = [first, *(k for k in res.data.causes if k != first)]
     curves = {
-        f"{args.arm_col} = {res.arm_label(key)}": res.curves[key]
+        f"{args.arm_col} = {res.arm_label(key)}": {k: res.curves[key][k] for k in order}
         for key in ("treatment", "control")
     }
     with style():
