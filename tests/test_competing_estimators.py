@@ -78,3 +78,18 @@ def test_cif_stack_labels_come_from_the_data_and_the_top_edge_is_any_event():
     km = kaplan_meier(T[r], (S[r] != 0).astype(int))
     assert top == pytest.approx(1 - km.survival.min(), rel=1e-12)
     plt.close(plot.figure)
+
+
+def test_cif_equals_lifelines_aalen_johansen_on_untied_times():
+    """lifelines' AalenJohansenFitter (a peer) gives the same estimate where no times are tied
+    (it jitters ties); its variance is another formula, so only the estimate is compared."""
+    from lifelines import AalenJohansenFitter
+
+    rng = np.random.default_rng(11)
+    t = rng.exponential(10, 200).round(6)
+    s = rng.choice([0, 1, 2], 200, p=[0.3, 0.4, 0.3])
+    assert np.unique(t).size == t.size
+    ajf = AalenJohansenFitter(calculate_variance=False).fit(t, s, event_of_interest=1)
+    ref = ajf.cumulative_density_.iloc[:, 0]
+    got = cumulative_incidence(t, s, 1, 0).at(ref.index.to_numpy())["cif"].to_numpy()
+    np.testing.assert_allclose(got, ref.to_numpy(), rtol=1e-10, atol=1e-14)
