@@ -7,10 +7,17 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 from walkback._typing import CONF_TYPES, TIES
-from walkback.cli._common import EXIT_OK, UsageError, _alpha
+from walkback.cli._common import (
+    EXIT_OK,
+    _alpha,
+    _check_plot_path,
+    _finite,
+    _float_list,
+    _label_list,
+    _write_figure,
+)
 
 EPILOG = """\
 The event column codes censoring (--censor-value) and each cause (numbers or text). Every other
@@ -35,38 +42,6 @@ example:
       --treatment M --control F --cause pcm --censor-value censor --times 60,120,240 \\
       --plot cif.png
 """
-
-
-def _times(text: str) -> list[float]:
-    out = []
-    for part in text.split(","):
-        try:
-            v = float(part.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"--times wants comma-separated numbers like 365,730; got {part.strip()!r}"
-            ) from None
-        if not v >= 0 or v == float("inf"):
-            raise argparse.ArgumentTypeError(f"--times must be finite and >= 0; got {part!r}")
-        out.append(v)
-    return out
-
-
-def _codes(text: str) -> list[str]:
-    codes = [x.strip() for x in text.split(",")]
-    if not all(codes):
-        raise argparse.ArgumentTypeError(f"empty code in {text!r}; give codes as 1,2 or pcm,death")
-    return codes
-
-
-def _number(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if v != v or v in (float("inf"), float("-inf")):
-        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-    return v
 
 
 def add_parser(sub) -> None:
@@ -95,7 +70,7 @@ def add_parser(sub) -> None:
     )
     o.add_argument(
         "--causes",
-        type=_codes,
+        type=_label_list,
         metavar="K1,K2,...",
         help="every cause code (default: every code other than --censor-value)",
     )
@@ -106,7 +81,7 @@ def add_parser(sub) -> None:
         help="rows whose arm is neither arm: an error (default) or excluded and counted",
     )
     o.add_argument(
-        "--times", type=_times, default=[], metavar="T1,T2,...", help="times for the CIF table"
+        "--times", type=_float_list, default=[], metavar="T1,T2,...", help="times for the CIF table"
     )
     o.add_argument(
         "--conf-type",
@@ -116,7 +91,7 @@ def add_parser(sub) -> None:
     )
     o.add_argument("--alpha", type=_alpha, default=0.05, help="1 - confidence level (default 0.05)")
     o.add_argument("--ties", choices=TIES, default="efron", help="cause-specific Cox ties")
-    o.add_argument("--rho", type=_number, default=0.0, help="Gray's test weight power (default 0)")
+    o.add_argument("--rho", type=_finite, default=0.0, help="Gray's test weight power (default 0)")
     o.add_argument(
         "--strata", metavar="C", help="stratify Gray's test and the cause-specific Cox model"
     )
@@ -138,10 +113,7 @@ def _cmd_competing(args: argparse.Namespace) -> int:
     from walkback.analysis.competing import ARM_KEYS, competing_risks
     from walkback.competing_data import read_competing
 
-    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(
-            f"walkback competing: error: --plot must end in .png, .svg or .pdf (got '{args.plot}')"
-        )
+    _check_plot_path("competing", args.plot)
     data = read_competing(
         args.data,
         time_col=args.time_col,
@@ -225,18 +197,17 @@ def _ci(row: dict) -> str:
 
 
 def _plot(res, args) -> None:
-    from walkback.plotting import cif_stack, style
+    from walkback.plotting import cif_stack
 
-    path = Path(args.plot)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
     first = res.data.cause  # the cause analysed at the bottom of the stack, read off the axis
     order = [first, *(k for k in res.data.causes if k != first)]
     curves = {
         f"{args.arm_col} = {res.arm_label(key)}": {k: res.curves[key][k] for k in order}
         for key in ("treatment", "control")
     }
-    with style():
-        plot = cif_stack(curves, xlabel=f"Time ({args.time_unit})", legend_title=args.event_col)
-        plot.figure.savefig(tmp, dpi=300)
-    tmp.replace(path)  # complete files only: written aside, then renamed into place
+    _write_figure(
+        args.plot,
+        lambda: (
+            cif_stack(curves, xlabel=f"Time ({args.time_unit})", legend_title=args.event_col).figure
+        ),
+    )
