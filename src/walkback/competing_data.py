@@ -108,6 +108,15 @@ def read_competing(
     def fail(err: DataError) -> DataError:
         return err.with_unit(unit) if unit != "line" else err
 
+    def required_labels(frame: pd.DataFrame, column: str, rule: str, fix: str) -> np.ndarray:
+        """A column's cells as label text; an empty or missing cell is an error naming lines."""
+        values = np.array([label_text(v) for v in frame[column]], dtype=object)
+        empty = np.array([v is None or v == "" for v in values], dtype=bool)
+        if empty.any():
+            bad = [int(x) for x in lines[empty]]
+            raise fail(DataError(rule, source=source, column=column, lines=bad, fix=fix))
+        return values
+
     dropped: tuple[int, ...] = ()
     if other_arms == "drop":
         arm_labels = np.array([label_text(v) for v in frame[arm_col]], dtype=object)
@@ -119,18 +128,9 @@ def read_competing(
     treated = arm_column(
         frame, arm_col, label_text(treatment), label_text(control), lines, unit, source
     )
-    labels = np.array([label_text(v) for v in frame[event_col]], dtype=object)
-    empty = np.array([v is None or v == "" for v in labels])
-    if empty.any():
-        raise fail(
-            DataError(
-                "status is missing",
-                source=source,
-                column=event_col,
-                lines=[int(x) for x in lines[empty]],
-                fix="give every row the censoring code or a cause code",
-            )
-        )
+    labels = required_labels(
+        frame, event_col, "status is missing", "give every row the censoring code or a cause code"
+    )
     k, c = label_text(cause), label_text(censor_value)
     found = set(labels.tolist())
     if k == c:
@@ -188,18 +188,9 @@ def read_competing(
         )
     strata_values = None
     if strata:
-        strata_values = np.array([label_text(v) for v in frame[strata]], dtype=object)
-        blank = np.array([v is None or v == "" for v in strata_values])
-        if blank.any():
-            raise fail(
-                DataError(
-                    "stratum is missing",
-                    source=source,
-                    column=strata,
-                    lines=[int(x) for x in lines[blank]],
-                    fix="fill in or remove those rows",
-                )
-            )
+        strata_values = required_labels(
+            frame, strata, "stratum is missing", "fill in or remove those rows"
+        )
     return CompetingData(
         time=time,
         status=labels,

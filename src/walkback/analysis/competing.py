@@ -81,10 +81,8 @@ class CompetingRisksResult:
                 for key in ARM_KEYS
             },
             "gray": self.gray.to_dict(),
-            "fine_gray": None if self.fine_gray is None else _hr_dict(self.fine_gray.to_dict()),
-            "cause_specific_hr": None
-            if self.cause_specific is None
-            else _cox_dict(self.cause_specific),
+            "fine_gray": _first_term(self.fine_gray),
+            "cause_specific_hr": _first_term(self.cause_specific),
             "note": self.note,
             "settings": {
                 "conf_type": self.conf_type,
@@ -107,11 +105,10 @@ class CompetingRisksResult:
 _CIF_COLUMNS = ("time", "cif", "variance", "lower", "upper")
 
 
-def _hr_dict(fg: dict) -> dict:
-    return {k: fg[k] for k in ("estimate", "lower", "upper", "p", "coef", "se")}
-
-
-def _cox_dict(res: CoxResult) -> dict:
+def _first_term(res: CoxResult | FineGrayResult | None) -> dict | None:
+    """The arm's hazard ratio (the first term) with its Wald CI and p, coefficient and SE."""
+    if res is None:
+        return None
     ci = res.conf_int()
     return {
         "estimate": float(res.hazard_ratio[0]),

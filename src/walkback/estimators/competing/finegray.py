@@ -61,7 +61,8 @@ class FineGrayResult:
         return np.exp(np.column_stack((self.coef - z * self.se, self.coef + z * self.se)))
 
     @property
-    def p(self) -> np.ndarray:
+    def wald_p(self) -> np.ndarray:
+        """Two-sided Wald p-value of each coefficient (crr's ``2 (1 - pnorm(|b| / se))``)."""
         return 2.0 * stats.norm.sf(np.abs(self.coef / self.se))
 
     def summary(self) -> pd.DataFrame:
@@ -74,7 +75,7 @@ class FineGrayResult:
                 "hazard_ratio": self.hazard_ratio,
                 "lower": ci[:, 0],
                 "upper": ci[:, 1],
-                "p": self.p,
+                "p": self.wald_p,
             }
         )
 
@@ -85,7 +86,7 @@ class FineGrayResult:
             "estimate": float(self.hazard_ratio[0]),
             "lower": float(ci[0, 0]),
             "upper": float(ci[0, 1]),
-            "p": float(self.p[0]),
+            "p": float(self.wald_p[0]),
             "coef": float(self.coef[0]),
             "se": float(self.se[0]),
             "term": self.terms[0],
