@@ -93,3 +93,20 @@ def test_cif_equals_lifelines_aalen_johansen_on_untied_times():
     ref = ajf.cumulative_density_.iloc[:, 0]
     got = cumulative_incidence(t, s, 1, 0).at(ref.index.to_numpy())["cif"].to_numpy()
     np.testing.assert_allclose(got, ref.to_numpy(), rtol=1e-10, atol=1e-14)
+
+
+def test_near_tied_times_are_ties_under_timefix_only():
+    from walkback.analysis.competing import competing_risks
+
+    base = pd.DataFrame({"t": T * 10, "e": S, "arm": np.where(G == 1, "b", "a")})
+    base.loc[6, "t"] = 50.0  # tied with row 5 (other arm)
+    near = base.copy()
+    near.loc[2, "t"] = 20 + 1e-12  # a hair after row 1's 20 (cause 2 vs censored)
+    near.loc[6, "t"] = 50 + 1e-12  # a hair after row 5's 50, in the other arm
+    kw = dict(time_col="t", event_col="e", arm_col="arm", treatment="b", control="a", cause=1)
+    ref = competing_risks(read_competing(base, **kw)).to_dict()
+    fixed = competing_risks(read_competing(near, **kw)).to_dict()
+    exact = competing_risks(read_competing(near, **kw), timefix=False).to_dict()
+    for key in ("gray", "fine_gray", "cause_specific_hr"):
+        assert fixed[key] == ref[key]
+    assert exact["fine_gray"] != ref["fine_gray"]

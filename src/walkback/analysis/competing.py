@@ -16,6 +16,7 @@ from walkback._json import json_ready
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
 from walkback.competing_data import CompetingData
 from walkback.estimators import CoxResult, cox
+from walkback.estimators import timefix as aeq_times
 from walkback.estimators.competing import (
     CIFResult,
     FineGrayResult,
@@ -148,23 +149,23 @@ def competing_risks(
     if any(not (t >= 0 and np.isfinite(t)) for t in times):
         raise ValueError(f"times must be finite and >= 0, got {list(times)}")
     d = data
+    # timefix once on the pooled times (as R's formula interface); kernels then compare exactly
+    time = aeq_times(d.time) if timefix else d.time
     curves = {}
     for key, rows in (("treatment", d.treated), ("control", ~d.treated)):
         curves[key] = {
             k: cumulative_incidence(
-                d.time[rows],
+                time[rows],
                 d.status[rows],
                 k,
                 d.censor,
                 conf_type=conf_type,
                 conf_level=conf_level,
-                timefix=timefix,
+                timefix=False,
             )
             for k in d.causes
         }
-    gray = gray_test(
-        d.time, d.status, d.treated, d.cause, d.censor, d.strata, rho=rho, timefix=timefix
-    )
+    gray = gray_test(time, d.status, d.treated, d.cause, d.censor, d.strata, rho=rho, timefix=False)
     event = d.status == d.cause
     empty = [
         d.treatment if a else d.control for a in (True, False) if not event[d.treated == a].any()
@@ -179,24 +180,24 @@ def competing_risks(
     else:
         x = d.treated.astype(float)
         fg = fine_gray(
-            d.time,
+            time,
             d.status,
             x,
             d.cause,
             d.censor,
             names=("arm",),
             conf_level=conf_level,
-            timefix=timefix,
+            timefix=False,
         )
         cs = cox(
-            d.time,
+            time,
             event.astype(np.int64),
             x,
             d.strata,
             names=("arm",),
             ties=ties,
             conf_level=conf_level,
-            timefix=timefix,
+            timefix=False,
         )
     return CompetingRisksResult(
         data=d,
