@@ -49,6 +49,10 @@ def test_without_times_the_table_is_the_full_curve(capsys):
     d = json.loads(out)
     ref = json.loads((REF / "expected" / "mgus2_pcm.json").read_text())
     assert [r["time"] for r in d["cif"]["control"]] == ref["curve"]["control"]["time"]
+    code, text, err = run(["competing", MGUS2, *MGUS2_ARGS, "--cause", "pcm"], capsys)
+    assert code == 0, err
+    assert "F at 373 days: 0.199 (0.111 to 0.305)" in text and "--times gives a table" in text
+    assert "Conventions: Aalen-Johansen CIF with Gray's variance" in text
 
 
 def test_no_event_of_the_cause_in_an_arm_gives_a_note_not_a_number(tmp_path, capsys):

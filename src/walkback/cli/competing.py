@@ -164,8 +164,11 @@ def _cmd_competing(args: argparse.Namespace) -> int:
         )
     print(f"Cumulative incidence of '{data.cause}' ({pct} CI, {args.conf_type}; Gray's variance)")
     for key in ARM_KEYS:
-        for row in out["cif"][key]:
+        rows = out["cif"][key] if args.times else out["cif"][key][-1:]
+        for row in rows:
             print(f"  {out['arms'][key]:>12} at {row['time']:g} {args.time_unit}: {_ci(row)}")
+    if not args.times:
+        print("  (at each arm's last time of the cause; --times gives a table, --json every time)")
     gr = out["gray"]
     gp = (
         "not defined" if gr["chisq"] is None else f"chi-square {gr['chisq']:.3f}, p = {gr['p']:.3g}"
@@ -176,6 +179,13 @@ def _cmd_competing(args: argparse.Namespace) -> int:
         ("Cause-specific HR", "cause_specific_hr"),
     ):
         print(f"{name}, {data.treatment} vs {data.control}: {_hr(out[key], pct, out['note'])}")
+    print(
+        f"Conventions: Aalen-Johansen CIF with Gray's variance (cmprsk cuminc), {args.conf_type} "
+        f"CI; Fine-Gray as cmprsk crr (Kaplan-Meier censoring weights); cause-specific Cox with "
+        f"{args.ties} ties, other causes censored"
+        + (f"; Gray's test and Cox stratified by {args.strata}" if args.strata else "")
+        + ("" if args.timefix else "; times compared exactly (--no-timefix)")
+    )
     if args.plot:
         print(f"stacked CIF figure: {args.plot}")
     return EXIT_OK
