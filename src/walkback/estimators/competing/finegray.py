@@ -109,6 +109,11 @@ def censoring_weights(time: np.ndarray, codes: np.ndarray, timefix: bool) -> np.
     return values[np.clip(idx, 0, None)]
 
 
+def _cumsum0(a: np.ndarray) -> np.ndarray:
+    """Cumulative sums along the first axis with a leading zero row: entry i sums rows < i."""
+    return np.concatenate((np.zeros((1,) + a.shape[1:]), np.cumsum(a, axis=0)))
+
+
 class _Data:
     """Sorted rows and the per-cause-time bookkeeping of crr."""
 
@@ -135,8 +140,7 @@ class _Data:
 
         def before_other(a):  # sum over other-cause rows with time < tau, divided by G(s-)
             w = np.where(self.other, 1.0 / self.g, 0.0).reshape((-1,) + (1,) * (a.ndim - 1))
-            c = np.concatenate((np.zeros((1,) + a.shape[1:]), np.cumsum(a * w, axis=0)))
-            return c[self.first]
+            return _cumsum0(a * w)[self.first]
 
         gt1 = self.g_tau[:, None]
         s0 = at_or_after(e) + self.g_tau * before_other(e)
@@ -166,10 +170,7 @@ class _Data:
         da = self.d / s0
         # eta: dN part minus the integral of the row's weighted at-risk indicator against dLambda
         k_le = np.searchsorted(self.tau, t, side="right")  # cause times <= t_i
-        a0 = np.concatenate(([0.0], np.cumsum(da)))[k_le]
-        a1 = np.concatenate((np.zeros((1, x.shape[1])), np.cumsum(da[:, None] * ebar, axis=0)))[
-            k_le
-        ]
+        a0, a1 = _cumsum0(da)[k_le], _cumsum0(da[:, None] * ebar)[k_le]
         dg = da * self.g_tau
         c0_all = np.concatenate((np.cumsum(dg[::-1])[::-1], [0.0]))
         c1_all = np.concatenate(
@@ -186,8 +187,7 @@ class _Data:
         risk = t.size - start
         n_cens = np.bincount(np.searchsorted(ut, t[codes == CENSORED]), minlength=ut.size)
         eo = np.where(oth, e / g, 0.0)
-        h0 = np.concatenate(([0.0], np.cumsum(eo)))[start]  # other-cause rows before u
-        h1 = np.concatenate((np.zeros((1, x.shape[1])), np.cumsum(eo[:, None] * x, axis=0)))[start]
+        h0, h1 = _cumsum0(eo)[start], _cumsum0(eo[:, None] * x)[start]  # other causes before u
         k_ge = np.searchsorted(self.tau, ut, side="left")  # cause times >= u
         q = h1 * c0_all[k_ge, None] - h0[:, None] * c1_all[k_ge]
         ss2 = -np.cumsum(n_cens[:, None] * q / (risk[:, None] ** 2.0), axis=0)
