@@ -63,7 +63,7 @@ class CompetingRisksResult:
 
     def to_dict(self) -> dict:
         d = self.data
-        events = {
+        counts = {
             key: {k: int((d.status[self._rows(key)] == k).sum()) for k in (d.censor, *d.causes)}
             for key in ARM_KEYS
         }
@@ -73,7 +73,7 @@ class CompetingRisksResult:
             "censor_value": d.censor,
             "arms": {key: self.arm_label(key) for key in ARM_KEYS},
             "n": {key: int(self._rows(key).sum()) for key in ARM_KEYS},
-            "events": events,
+            "status_counts": counts,
             "cif": {
                 key: [
                     {c: row[c] for c in _CIF_COLUMNS}

@@ -34,7 +34,7 @@ code is a cause, unless --causes lists them all (then any other code is an error
   cause_specific_hr  Cox hazard ratio of --cause with other causes censored (R coxph; --ties,
               stratified with --strata)
 
-JSON keys (--json): cause, causes, censor_value, arms, n, events, cif, gray, fine_gray,
+JSON keys (--json): cause, causes, censor_value, arms, n, status_counts, cif, gray, fine_gray,
 cause_specific_hr, note, settings, source.
 
 example:
@@ -157,7 +157,7 @@ def _cmd_competing(args: argparse.Namespace) -> int:
         f"censored = '{data.censor}')"
     )
     for key in ARM_KEYS:
-        ev = out["events"][key]
+        ev = out["status_counts"][key]
         print(
             f"  {key} {out['arms'][key]}: n {out['n'][key]}, "
             + ", ".join(f"'{k}' {v}" for k, v in ev.items())
