@@ -100,6 +100,11 @@ BAD = {
         [],
         ["column 'e'", "line 3", "status is missing"],
     ),
+    "na_status": (
+        "t,e,arm\n1,1,a\n2,NA,b\n3,0,a\n4,2,b\n",
+        [],
+        ["column 'e'", "line 3", "status is missing"],
+    ),
     "cause_equals_censor": (
         "t,e,arm\n1,1,a\n2,2,b\n3,0,a\n",
         ["--cause", "0"],

@@ -25,6 +25,8 @@ def test_missing_status_and_cause_equal_to_censor_are_refused():
         gray_test(T, S, G, 3, 0)
     with pytest.raises(DataError, match="finite"):
         cumulative_incidence([1.0, np.nan], [1, 0], 1, 0)
+    with pytest.raises(DataError, match="must not be missing"):
+        cumulative_incidence([1.0, 2.0], [1, "NA"], 1, 0)
 
 
 def test_one_group_and_constant_covariate_are_refused():
@@ -37,7 +39,7 @@ def test_one_group_and_constant_covariate_are_refused():
 def test_codes_compare_as_text_and_a_cause_absent_from_a_group_is_zero():
     a = cumulative_incidence(T, S, 1, 0)
     b = cumulative_incidence(T, [str(v) for v in S], "1", "0")
-    c = cumulative_incidence(T, S.astype(float), 1.0, 0.0)
+    c = cumulative_incidence(T, [f"{v}.0" for v in S], 1.0, "0")
     np.testing.assert_array_equal(a.cif, b.cif)
     np.testing.assert_array_equal(a.variance, c.variance)
     none = cumulative_incidence(T, np.where(S == 1, 2, S), 1, 0)

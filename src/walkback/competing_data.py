@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from walkback.cells import label_text
+from walkback.cells import code_labels, label_text
 from walkback.columns import arm_column, numeric_column
 from walkback.exceptions import DataError
 
@@ -108,9 +108,15 @@ def read_competing(
     def fail(err: DataError) -> DataError:
         return err.with_unit(unit) if unit != "line" else err
 
-    def required_labels(frame: pd.DataFrame, column: str, rule: str, fix: str) -> np.ndarray:
-        """A column's cells as label text; an empty or missing cell is an error naming lines."""
-        values = np.array([label_text(v) for v in frame[column]], dtype=object)
+    def required_labels(
+        frame: pd.DataFrame, column: str, rule: str, fix: str, text=None
+    ) -> np.ndarray:
+        """A column's cells as label text (or ``text(cells)``); an empty or missing cell is an
+        error naming its lines."""
+        if text is None:
+            values = np.array([label_text(v) for v in frame[column]], dtype=object)
+        else:
+            values = text(frame[column].to_numpy(dtype=object))
         empty = np.array([v is None or v == "" for v in values], dtype=bool)
         if empty.any():
             bad = [int(x) for x in lines[empty]]
@@ -129,9 +135,13 @@ def read_competing(
         frame, arm_col, label_text(treatment), label_text(control), lines, unit, source
     )
     labels = required_labels(
-        frame, event_col, "status is missing", "give every row the censoring code or a cause code"
+        frame,
+        event_col,
+        "status is missing",
+        "give every row the censoring code or a cause code",
+        code_labels,
     )
-    k, c = label_text(cause), label_text(censor_value)
+    k, c = _code(cause, "--cause"), _code(censor_value, "--censor-value")
     found = set(labels.tolist())
     if k == c:
         raise DataError(
@@ -141,7 +151,7 @@ def read_competing(
             fix="name the cause analysed and the code of censored rows",
         )
     if causes is not None:
-        declared = tuple(dict.fromkeys(label_text(v) for v in causes))
+        declared = tuple(dict.fromkeys(_code(v, "--causes") for v in causes))
         if c in declared:
             raise DataError(
                 f"the censoring code {c!r} is also declared a cause",
@@ -204,6 +214,13 @@ def read_competing(
         source=source,
         dropped=dropped,
     )
+
+
+def _code(value: object, what: str) -> str:
+    text = code_labels([value])[0]
+    if text is None:
+        raise ValueError(f"{what} must be a code of the status column, got {value!r}")
+    return text
 
 
 def _code_key(code: str) -> tuple:

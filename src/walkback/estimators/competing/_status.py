@@ -1,15 +1,16 @@
 """Competing-risks status codes: one column coding censoring and each cause, as cmprsk's
 ``fstatus`` or survival's ``factor(status)``.
 
-Codes are compared as label text (:func:`walkback.cells.label_text`): 1, 1.0 and "1" are the
-same code, text codes are compared after stripping surrounding whitespace.
+Codes are compared as text: a cell that reads as a number is that number's label (1, 1.0, "1"
+and "1.0" are the same code "1"), any other text is itself after stripping surrounding
+whitespace. Empty cells and missing markers (NA, NaN, null, ...) are missing, never a code.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from walkback.cells import label_text
+from walkback.cells import code_labels
 from walkback.estimators._checks import _error
 
 #: integer codes used inside the kernels (cmprsk's crr/crstm coding)
@@ -23,17 +24,17 @@ def status_labels(status, n: int, name: str = "status") -> np.ndarray:
         raise _error(
             f"must be a 1-D array of length {n} (one per time), got shape {arr.shape}", name
         )
-    labels = np.array([label_text(v) for v in arr], dtype=object)
-    missing = np.flatnonzero([v is None or v == "" for v in labels])
+    labels = code_labels(arr)
+    missing = np.flatnonzero([v is None for v in labels])
     if missing.size:
         raise _error("status codes must not be missing", name, missing, arr[missing[0]])
     return labels
 
 
 def code_text(value: object, what: str) -> str:
-    """One code (a cause or the censoring value) as label text."""
-    text = label_text(value)
-    if text is None or text == "":
+    """One code (a cause or the censoring value) as code text."""
+    text = code_labels([value])[0]
+    if text is None:
         raise ValueError(f"{what} must be a code of the status column, got {value!r}")
     return text
 
