@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from walkback.analysis.competing import competing_risks
@@ -139,3 +140,14 @@ def test_cif_curve_is_monotone_and_inside_its_ci():
     assert np.all(np.diff(c.cif) > 0)
     ok = np.isfinite(c.lower)
     assert np.all(c.lower[ok] <= c.cif[ok]) and np.all(c.cif[ok] <= c.upper[ok])
+
+
+def test_fine_gray_with_a_further_covariate_equals_crr():
+    ref, data, _ = _load("mgus2_pcm")
+    adj = ref["fine_gray_adjusted"]
+    frame = pd.read_csv(HERE / ref["file"])
+    x = np.column_stack([data.treated.astype(float), frame["age"].to_numpy(dtype=float)])
+    fg = fine_gray(data.time, data.status, x, "pcm", "censor", names=adj["covariates"])
+    np.testing.assert_allclose(fg.coef, adj["coef"], rtol=1e-5)
+    np.testing.assert_allclose(fg.se, adj["se"], rtol=1e-5)
+    assert fg.loglik == pytest.approx(adj["loglik"], rel=1e-8)

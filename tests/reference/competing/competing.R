@@ -11,7 +11,8 @@
 # cause's times, Gray's test for the cause, with strata and rho where given), a pointwise CI
 # from survival's own survfit_confint(F, sqrt(var), logse = FALSE), survival's multi-state
 # survfit (pstate and its infinitesimal-jackknife std.err, for comparison), cmprsk::crr (arm as
-# the only covariate), and the cause-specific coxph (other causes censored).
+# the only covariate; with `adjust`, also arm + those columns), and the cause-specific coxph
+# (other causes censored).
 # Writes inputs/<data>.csv and expected/<id>.json. Warnings are errors.
 
 local({
@@ -55,16 +56,17 @@ dataset <- function(id) {
 }
 
 case <- function(id, data, time, event, arm, treatment, control, cause, censor, times,
-                 strata = NULL, rho = 0, conf_type = "log-log", alpha = 0.05, ties = "efron") {
+                 strata = NULL, rho = 0, conf_type = "log-log", alpha = 0.05, ties = "efron",
+                 adjust = NULL) {
   list(id = id, data = data, time_col = time, event_col = event, arm_col = arm,
        treatment = treatment, control = control, cause = cause, censor_value = censor,
        times = times, strata = strata, rho = rho, conf_type = conf_type, alpha = alpha,
-       ties = ties)
+       ties = ties, adjust = adjust)
 }
 
 CASES <- list(
   case("mgus2_pcm", "mgus2", "etime", "event", "sex", "M", "F", "pcm", "censor",
-       c(60, 120, 240, 360)),
+       c(60, 120, 240, 360), adjust = "age"),
   case("mgus2_death_rho1", "mgus2", "etime", "event", "sex", "M", "F", "death", "censor",
        c(12, 60, 120, 240), rho = 1, conf_type = "log", ties = "breslow"),
   case("pbc_death", "pbc", "time", "status", "trt", "2", "1", "2", "0",
@@ -132,6 +134,14 @@ run_case <- function(cs, raw) {
   } else {
     coxph(Surv(time, ev) ~ x + strata(strata), ties = cs$ties)
   }
+  adjusted <- NULL
+  if (!is.null(cs$adjust)) {  # crr with further covariates (the Python API's fine_gray)
+    fa <- crr(time, status, cbind(arm = x, as.matrix(d[, cs$adjust, drop = FALSE])),
+              failcode = cs$cause, cencode = cs$censor_value)
+    if (!fa$converged) fail(cs$id, ": adjusted crr did not converge")
+    adjusted <- list(covariates = I(c("arm", cs$adjust)), coef = nums(unname(fa$coef)),
+                     se = nums(sqrt(diag(fa$var))), loglik = num(fa$loglik))
+  }
   cb <- unname(coef(csf)[1])
   cse <- sqrt(vcov(csf)[1, 1])
   settings <- cs[c("time_col", "event_col", "arm_col", "treatment", "control", "cause",
@@ -149,6 +159,7 @@ run_case <- function(cs, raw) {
     fine_gray = list(coef = num(b), se = num(se), estimate = num(exp(b)),
                      lower = num(exp(b - z * se)), upper = num(exp(b + z * se)),
                      p = num(2 * pnorm(-abs(b) / se)), loglik = num(fg$loglik)),
+    fine_gray_adjusted = adjusted,
     cause_specific_hr = list(coef = num(cb), se = num(cse), estimate = num(exp(cb)),
                              lower = num(exp(cb - z * cse)), upper = num(exp(cb + z * cse)),
                              p = num(2 * pnorm(-abs(cb) / cse)))
