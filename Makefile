@@ -46,6 +46,7 @@ reference: install
 	Rscript tests/reference/zph/zph_plot.R
 	Rscript tests/reference/adjusted/adjusted.R
 	Rscript tests/reference/nonph/nonph.R
+	Rscript tests/reference/competing/competing.R
 	$(BIN)/python tests/reference/twin/export_targets.py
 	Rscript tests/reference/twin/twin_check.R
 

@@ -23,6 +23,7 @@ __all__ = [
     "NOT_01",
     "NOT_NUMBER",
     "OK",
+    "code_labels",
     "label_text",
     "parse_numbers",
 ]
@@ -104,3 +105,22 @@ def parse_numbers(values: pd.Series, allow_bool: bool) -> tuple[np.ndarray, np.n
     for i, v in enumerate(values.tolist()):
         out[i], kinds[i] = _parse_cell(v, allow_bool)
     return out, kinds
+
+
+def code_labels(values) -> np.ndarray:
+    """Cells of a code column (e.g. competing-risks status) as code text, None where missing.
+
+    A cell that reads as a number is that number's label (1, 1.0, "1" and "1.0" are all "1");
+    other text is itself, stripped; empty cells, missing markers and infinities are None.
+    """
+    cells = pd.Series(np.asarray(values, dtype=object).ravel(), dtype=object)
+    numbers, kinds = parse_numbers(cells, allow_bool=False)
+    out = np.empty(len(cells), dtype=object)
+    for i, (v, x, kind) in enumerate(zip(cells.tolist(), numbers, kinds, strict=True)):
+        if kind == OK:
+            out[i] = label_text(float(x))
+        elif kind in (EMPTY, MISSING, INFINITE):
+            out[i] = None
+        else:
+            out[i] = label_text(v)
+    return out

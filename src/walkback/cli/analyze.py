@@ -8,7 +8,7 @@ import os
 import sys
 
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
-from walkback.cli._common import EXIT_OK, UsageError, _alpha, _positive
+from walkback.cli._common import EXIT_OK, UsageError, _alpha, _float_list, _label_list, _positive
 
 ANALYZE_EPILOG = """\
 conventions:
@@ -28,29 +28,6 @@ examples:
 JSON keys (--json): n, events, median, survival_at, hazard_ratio, logrank, ph_test, rmst,
 settings (and adjusted_survival_at with --adjusted-at); null means not reached or not defined.
 """
-
-
-def _float_list(text: str) -> list[float]:
-    out = []
-    for part in text.split(","):
-        part = part.strip()
-        try:
-            v = float(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"--times wants comma-separated numbers like 90,180,365; got {part!r}"
-            ) from None
-        if not v >= 0 or v == float("inf"):
-            raise argparse.ArgumentTypeError(f"--times must be finite and >= 0; got {part!r}")
-        out.append(v)
-    return out
-
-
-def _label_list(text: str) -> list[str]:
-    labels = [x.strip() for x in text.split(",")]
-    if not all(labels):
-        raise argparse.ArgumentTypeError(f"empty label in {text!r}; give labels as A or A,B")
-    return labels
 
 
 def _test_name(text: str) -> str:

@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 import walkback.cli.analyze as analyze
+import walkback.cli.competing as competing
 import walkback.cli.montecarlo as montecarlo
 import walkback.cli.reconstruct as reconstruct
 import walkback.cli.report as report
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (
         analyze,
         subgroups,
+        competing,
         trial_model,
         montecarlo,
         safety_economics,

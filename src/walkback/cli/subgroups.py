@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from walkback._typing import TIES
-from walkback.cli._common import EXIT_OK, UsageError, _alpha
+from walkback.cli._common import EXIT_OK, _alpha, _check_plot_path, _write_figure
 
 EPILOG = """\
 Per level of each --by variable (its distinct values; numbers sort numerically): n and events per
@@ -60,10 +59,7 @@ def _cmd_subgroups(args: argparse.Namespace) -> int:
     from walkback.analysis.subgroups import subgroups
     from walkback.cli.analyze import read_trial_args
 
-    if args.plot and Path(args.plot).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise UsageError(
-            f"walkback subgroups: error: --plot must end in .png, .svg or .pdf (got '{args.plot}')"
-        )
+    _check_plot_path("subgroups", args.plot)
     trial = read_trial_args(args)
     res = subgroups(
         trial,
@@ -107,12 +103,6 @@ def _cmd_subgroups(args: argparse.Namespace) -> int:
 
 
 def _plot(res, args) -> None:
-    from walkback.plotting import style, subgroup_forest
+    from walkback.plotting import subgroup_forest
 
-    path = Path(args.plot)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    with style():
-        fig = subgroup_forest(res, treatment=args.plot_treatment)
-        fig.savefig(tmp, dpi=300)
-    tmp.replace(path)  # complete files only: written aside, then renamed into place
+    _write_figure(args.plot, lambda: subgroup_forest(res, treatment=args.plot_treatment))

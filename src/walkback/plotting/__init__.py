@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from walkback.plotting._style import COLUMN_WIDTH, PALETTE, style
 from walkback.plotting.adjusted import AdjustedPlot, adjusted_survival_plot
+from walkback.plotting.competing import CIFStackPlot, cif_stack
 from walkback.plotting.cost_effectiveness import ce_plane, ceac_plot
 from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, km_plot_result, risk_table
@@ -20,12 +21,14 @@ from walkback.plotting.subgroup_forest import subgroup_forest
 __all__ = [
     "AdjustedPlot",
     "COLUMN_WIDTH",
+    "CIFStackPlot",
     "KMPlot",
     "PALETTE",
     "SchoenfeldPanel",
     "adjusted_survival_plot",
     "ce_plane",
     "ceac_plot",
+    "cif_stack",
     "forest_plot",
     "km_plot",
     "km_plot_result",
