@@ -186,6 +186,9 @@ def cox(
     max_iter: int = 30,
     init=None,
     timefix: bool = True,
+    entry=None,
+    weights=None,
+    cluster=None,
 ) -> CoxResult:
     """Fit a Cox model by Newton-Raphson, as R ``coxph(..., ties=ties)``.
 
@@ -203,7 +206,19 @@ def cox(
         ``fit$score``. ``loglik_null`` is always at beta = 0.
     timefix : bool, default True
         Treat times closer than R's ``aeqSurv`` tolerance as ties, as R's ``coxph`` does.
+    entry, weights, cluster : array-like (n,), optional
+        (entry, time] data (delayed entry, or counting-process rows), case weights and clusters
+        of the robust variance: fitted by :func:`walkback.estimators.cox_intervals.cox_intervals`
+        (R ``coxph(Surv(entry, time, event) ~ ..., weights = w, cluster = id)``).
     """
+    if entry is not None or weights is not None or cluster is not None:
+        from walkback.estimators.cox_intervals import cox_intervals
+
+        return cox_intervals(
+            time, event, covariates, strata, entry=entry, weights=weights, cluster=cluster,
+            names=names, ties=ties, conf_level=conf_level, max_iter=max_iter, init=init,
+            timefix=timefix,
+        )  # fmt: skip
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     t = check_time(time)
