@@ -44,6 +44,7 @@ reference: install
 	Rscript tests/reference/subgroups/subgroups.R
 	Rscript tests/reference/zph/zph.R
 	Rscript tests/reference/nonph/nonph.R
+	Rscript tests/reference/counting/counting.R
 	$(BIN)/python tests/reference/twin/export_targets.py
 	Rscript tests/reference/twin/twin_check.R
 
