@@ -117,7 +117,7 @@ def analyze(
     fit_args = dict(ties=ties, conf_level=level, timefix=False)
     fit = cox(t, e, design.x, trial.strata, names=design.names, **fit_args)
     arm_idx = design.columns_of("arm")
-    arm_test = _arm_test(t, e, design, trial.strata, fit, arm_idx, fit_args)
+    arm_test = arm_term_tests(t, e, design, trial.strata, fit, arm_idx, fit_args)
 
     reverse = 1 - e
     followup = FollowUp(
@@ -167,7 +167,7 @@ def analyze(
     )
 
 
-def _arm_test(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
+def arm_term_tests(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
     """LR, Wald and score tests of the arm coefficients alone, as nested models on the same rows."""
     df = int(arm_idx.size)
     b = fit.coef[arm_idx]
