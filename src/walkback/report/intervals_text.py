@@ -56,6 +56,12 @@ def interval_analysis_table(res: Any, source: str | None = None) -> str:
         f"Arm term: LR chisq {num(at.lr_chisq)} on {at.df} df, p = {pval(at.p)}; "
         f"score chisq {num(at.score_chisq)}, p = {pval(at.score_p)}"
     )
+    c = res.cox
+    if c.robust:
+        lines.append(
+            f"Robust score test (whole model): chisq {num(c.robust_score_chisq)}, "
+            f"p = {pval(c.p_robust_score)}; the LR and score tests above are model-based"
+        )
     if res.logrank is not None:
         lines.append(f"Log-rank: chisq {num(res.logrank.chisq)}, p = {pval(res.logrank.p)}")
     else:
