@@ -82,6 +82,6 @@ def analyze(
 
     cols = read_interval_columns(
         trial, start_col=start, entry_col=entry, weights_col=weights, cluster_col=cluster,
-        id_col=id_col,
+        id_col=id_col, timefix=options.get("timefix", True),
     )  # fmt: skip
     return analyze_intervals(trial, cols, covariates=covariates, **options)

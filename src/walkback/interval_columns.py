@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from walkback.cells import OK, label_text, parse_numbers
+from walkback.estimators._intervals import timefix_intervals
 from walkback.exceptions import DataError
 from walkback.schema import TrialData
 from walkback.validate import Where, check_columns, check_ids, missing_cells
@@ -126,13 +127,15 @@ def read_interval_columns(
     weights_col: str | None = None,
     cluster_col: str | None = None,
     id_col: str | None = None,
+    timefix: bool = True,
 ) -> IntervalColumns:
     """Read and check the extra columns of (start, stop], delayed-entry or weighted data.
 
     ``start_col``: counting-process rows (several per participant allowed; with ``id_col`` a
     participant's rows must not overlap). ``entry_col``: delayed entry, one row per participant
     (``id_col`` values must be unique). ``weights_col``: case weights >= 0. ``cluster_col``:
-    labels of the robust variance's clusters.
+    labels of the robust variance's clusters. ``timefix``: overlaps are judged after R's
+    ``aeqSurv`` merges near-tied times, as the analysis will see them.
     """
     where = Where(trial.source, trial.line_unit, trial.lines)
     if start_col is not None and entry_col is not None:
@@ -177,7 +180,10 @@ def read_interval_columns(
     if id_col is not None:
         ids = _labels(trial, where, id_col, "id")
         if kind == "start":
-            _overlaps(where, id_col, ids, start, np.asarray(trial.time))
+            a, b = start, np.asarray(trial.time)
+            if timefix:
+                a, b = timefix_intervals(a, b)
+            _overlaps(where, id_col, ids, a, b)
         else:
             check_ids(trial.frame[id_col], id_col, where)
     return IntervalColumns(

@@ -336,6 +336,7 @@ def _cmd_analyze_intervals(args: argparse.Namespace, conf_type: str, ties: str) 
         weights_col=args.weights_col,
         cluster_col=args.cluster_col,
         id_col=args.id_col,
+        timefix=args.timefix,
     )
     res = analyze_intervals(
         trial,

@@ -277,7 +277,7 @@ def check_no_overlap(start, stop, ids, name: str = "id") -> None:
     same = ids[order[1:]] == ids[order[:-1]]
     bad = np.flatnonzero(same & (start[order[1:]] < stop[order[:-1]]))
     if bad.size:
-        rows = np.sort(np.concatenate((order[bad], order[bad + 1])))
+        rows = np.unique(np.concatenate((order[bad], order[bad + 1])))
         raise _error(
             "intervals of one participant overlap",
             name,
@@ -305,7 +305,10 @@ def mean_cumulative_function(
     stop = check_time(time)
     ids = check_codes(id, stop.size, "id")[0]
     if entry is not None:
-        check_no_overlap(check_start(entry, stop), stop, ids)
+        start = check_start(entry, stop)
+        if timefix:  # rows that touch once near-tied times are merged do not overlap (as R)
+            start, stop = timefix_intervals(start, stop)
+        check_no_overlap(start, stop, ids)
     fit = survfit_intervals(
         time, event, entry=entry, weights=weights, id=id, robust=True, timefix=timefix
     )

@@ -1,7 +1,7 @@
 #!/usr/bin/env Rscript
 # (start, stop] data, recurrent events, case weights, delayed entry and robust (cluster) variances.
 #   Rscript tests/reference/counting/counting.R   -> inputs/<case>.csv and expected.json
-# Real data shipped with R survival: bladder2, cgd, heart (jasa start/stop), rhDNase in counting
+# Real data shipped with R survival: bladder2 (also with near-tied times, for timefix), cgd, heart (jasa start/stop), rhDNase in counting
 # form (as in the survival vignette "other"), mgus2 on the age scale (delayed entry: entry age at
 # diagnosis), rotterdam with inverse-probability weights (a logistic propensity model, non-integer
 # weights: R's robust variance by default), veteran with seeded integer frequency weights and with
@@ -50,6 +50,15 @@ veteran_entry <- function() {
   v
 }
 
+bladder2_neartie <- function() {
+  # stop times of the even ids' event rows moved by 2e-9 relative: below aeqSurv's tolerance, so
+  # R's timefix makes them equal to the untouched times (and to the next row's start) again
+  b <- bladder2[, c("id", "rx", "number", "size", "start", "stop", "event")]
+  nudge <- b$event == 1 & b$id %% 2 == 0
+  b$stop[nudge] <- b$stop[nudge] * (1 + 2e-9)
+  b
+}
+
 mgus2_age <- function() {
   m <- mgus2[!is.na(mgus2$hgb), c("id", "age", "sex", "hgb", "futime", "death")]
   m$sex <- as.character(m$sex)
@@ -61,6 +70,9 @@ CASES <- list(
   list(id = "bladder2", data = function() bladder2[, c("id", "rx", "number", "size", "start",
        "stop", "event")], start = "start", stop = "stop", event = "event", arm = "rx",
        control = "1", covs = c("size", "number"), id_col = "id", cluster = "id"),
+  list(id = "bladder2_neartie", data = bladder2_neartie, start = "start", stop = "stop",
+       event = "event", arm = "rx", control = "1", covs = c("size", "number"), id_col = "id",
+       cluster = "id"),
   list(id = "cgd", data = function() {
          d <- cgd[, c("id", "treat", "inherit", "age", "propylac", "tstart", "tstop", "status")]
          d$treat <- as.character(d$treat); d$inherit <- as.character(d$inherit); d },
