@@ -53,6 +53,12 @@ class IntervalCoxResult(CoxResult):
             return None
         return float(stats.chi2.sf(self.robust_score_chisq, self.df))
 
+    def score_residuals(self) -> np.ndarray:
+        """Per-row score residuals at the fitted coefficients, rows in input order (R
+        ``residuals(fit, type = "score")``); the robust variance is built from these."""
+        f = self._fit
+        return score_residuals(f["rs"], f["x"], f["w"], self.coef, self.ties)
+
     def _not_here(self, what: str):
         raise EstimationError(
             f"{what} is not available for a Cox fit on (start, stop], weighted or clustered data"
