@@ -22,9 +22,13 @@ examples:
       --treatment intervention --control control --times 90,180,365 --tau 365
   walkback analyze trial.parquet --time-col t --event-col d --arm-col rx --treatment 1 \\
       --control 0 --strata site --convention sas --json
+  walkback analyze bladder.csv --start-col start --time-col stop --event-col event \\
+      --arm-col rx --control 1 --id-col id --times 12,24     # recurrent events: AG + MCF
 
 JSON keys (--json): n, events, median, survival_at, hazard_ratio, logrank, ph_test, rmst,
-settings; null means not reached or not defined.
+settings; null means not reached or not defined. With --start-col/--entry-col/--weights-col/
+--cluster-col: hazard_ratio gains se_model and robust, model robust_score_chisq, arms and mcf
+(with --start-col and --id-col) the mean cumulative function; settings name the columns.
 """
 
 
@@ -207,10 +211,10 @@ def add_interval_arguments(a: argparse.ArgumentParser) -> None:
     event), weights = and cluster())."""
     g = a.add_argument_group(
         "(start, stop] data, delayed entry, weights, clusters",
-        "Any of these runs the analysis as R survival does for such data: KM with risk sets "
-        "from the intervals, Cox (Andersen-Gill for recurrent events), robust SEs; the log-rank "
-        "test is not defined for intervals or weights (R's survdiff refuses them), "
-        "--test/--tau/RMST/PH tests are not available.",
+        "Any of these runs the analysis as R survival does for such data: KM with risk sets\n"
+        "from the intervals, Cox (Andersen-Gill for recurrent events), robust SEs. The log-rank\n"
+        "test is not defined for intervals or weights (R's survdiff refuses them; JSON logrank\n"
+        "null, model.score_chisq stands in); --test, --tau, RMST and PH tests are not offered.",
     )
     g.add_argument(
         "--start-col",
