@@ -204,6 +204,11 @@ class IntervalAnalysis:
 
         return interval_analysis_table(self)
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return "<pre>" + html.escape(repr(self)) + "</pre>"
+
 
 def _cluster(cols: IntervalColumns, event: np.ndarray, weights) -> tuple[np.ndarray | None, str]:
     """R's coxph rule: a cluster column; else the id when an id has 2+ events (``id =``);

@@ -59,6 +59,12 @@ class IntervalCoxResult(CoxResult):
         f = self._fit
         return score_residuals(f["rs"], f["x"], f["w"], self.coef, self.ties)
 
+    def summary(self):
+        """R's ``summary(coxph)`` table: ``se`` robust when ``robust``, with ``se_model``."""
+        out = super().summary()
+        out.insert(out.columns.get_loc("se") + 1, "se_model", self.se_model)
+        return out
+
     def _not_here(self, what: str):
         raise EstimationError(
             f"{what} is not available for a Cox fit on (start, stop], weighted or clustered data"

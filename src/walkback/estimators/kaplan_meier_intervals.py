@@ -103,6 +103,14 @@ class MeanCumulativeFunction:
             }
         )
 
+    def _repr_html_(self) -> str:
+        keep = self.n_event > 0
+        head = (
+            f"<p>Mean cumulative function: {self.n_participants} participants, "
+            f"{self.n_event.sum():g} events; robust SE by participant, log CI</p>"
+        )
+        return head + self.summary()[keep].to_html(index=False, max_rows=20)
+
     def to_dict(self, times=None) -> dict:
         keep = self.n_event > 0
         rows = self.summary()[keep] if times is None else self.at(times)
