@@ -73,7 +73,7 @@ def test_cli_hazard_ratio_and_medians_equal_r(case, adjusted, capsys):
             assert (got[k] is None) if want is None else _near(got[k], want), (arm, k)
 
 
-@pytest.mark.parametrize("case", ["bladder2", "cgd", "rhdnase"])
+@pytest.mark.parametrize("case", ["bladder2", "cgd", "cgd_weighted", "rhdnase"])
 def test_cli_mcf_equals_r(case, capsys):
     code, out, err = run(_args(case), capsys)
     assert code == 0, err

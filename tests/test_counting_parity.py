@@ -139,7 +139,10 @@ MCF = [(case, a) for case in EXPECTED for a in EXPECTED[case].get("mcf", {})]
 def test_mcf_matches_r(case, arm):
     d, c = next((dd, cc) for a, dd, cc in _arms(case) if a == arm)
     want = EXPECTED[case]["mcf"][arm]
-    m = mean_cumulative_function(d[c["stop"]], d[c["event"]], d[c["id_col"]], entry=d[c["start"]])
+    m = mean_cumulative_function(
+        d[c["stop"]], d[c["event"]], d[c["id_col"]], entry=d[c["start"]],
+        weights=_col(d, c, "weights"),
+    )  # fmt: skip
     _close(m.time, want["time"], "time")
     _close(m.n_risk, want["n_risk"], "n_risk")
     _close(m.mcf, want["cumhaz"], "cumhaz")

@@ -1,7 +1,8 @@
 #!/usr/bin/env Rscript
 # (start, stop] data, recurrent events, case weights, delayed entry and robust (cluster) variances.
 #   Rscript tests/reference/counting/counting.R   -> inputs/<case>.csv and expected.json
-# Real data shipped with R survival: bladder2 (also with near-tied times, for timefix), cgd, heart (jasa start/stop), rhDNase in counting
+# Real data shipped with R survival: bladder2 (also with near-tied times, for timefix), cgd (also
+# with seeded per-participant weights and cluster(id) together), heart (jasa start/stop), rhDNase in counting
 # form (as in the survival vignette "other"), mgus2 on the age scale (delayed entry: entry age at
 # diagnosis), rotterdam with inverse-probability weights (a logistic propensity model, non-integer
 # weights: R's robust variance by default), veteran with seeded integer frequency weights and with
@@ -59,6 +60,16 @@ bladder2_neartie <- function() {
   b
 }
 
+cgd_weighted <- function() {
+  # seeded non-integer weights per participant (as from an IPW model), with cluster(id)
+  set.seed(21)
+  d <- cgd[, c("id", "treat", "inherit", "age", "propylac", "tstart", "tstop", "status")]
+  d$treat <- as.character(d$treat); d$inherit <- as.character(d$inherit)
+  w <- round(runif(length(unique(d$id)), 0.5, 2), 3)
+  d$w <- w[match(d$id, sort(unique(d$id)))]
+  d
+}
+
 mgus2_age <- function() {
   m <- mgus2[!is.na(mgus2$hgb), c("id", "age", "sex", "hgb", "futime", "death")]
   m$sex <- as.character(m$sex)
@@ -78,6 +89,9 @@ CASES <- list(
          d$treat <- as.character(d$treat); d$inherit <- as.character(d$inherit); d },
        start = "tstart", stop = "tstop", event = "status", arm = "treat", control = "placebo",
        covs = c("age", "propylac"), strata = "inherit", id_col = "id", cluster = "id"),
+  list(id = "cgd_weighted", data = cgd_weighted, start = "tstart", stop = "tstop",
+       event = "status", arm = "treat", control = "placebo", covs = c("age", "propylac"),
+       strata = "inherit", id_col = "id", cluster = "id", weights = "w"),
   list(id = "heart", data = function() {
          h <- heart; h$transplant <- as.integer(as.character(h$transplant)); h },
        start = "start", stop = "stop", event = "event", arm = "surgery", control = "0",
