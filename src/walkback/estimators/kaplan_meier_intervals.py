@@ -172,25 +172,43 @@ def _curve_counts(start, stop, e, w, last):
     return utime, n_risk, d, nd, cens
 
 
-def _risk_weights(start, stop, w, t):
-    """Per row, weight if at risk at t (start < t <= stop), else 0."""
-    lo = np.zeros_like(stop) - 1.0 if start is None else start
-    return np.where((lo < t) & (stop >= t), w, 0.0)
-
-
 def _influence(start, stop, e, w, groups, ngroup, utime, n_risk, d, nd):
-    """Infinitesimal-jackknife SEs of S and of the cumulative hazard (R survfitkm.c, type 1)."""
+    """Infinitesimal-jackknife SEs of S and of the cumulative hazard (R survfitkm.c, type 1).
+
+    Each cluster's weight at risk is kept up to date as rows enter (start < t) and leave
+    (stop < t), so one event time costs O(clusters), as in R.
+    """
+    n = stop.size
+    lo = np.full(n, -np.inf) if start is None else start
+    by_start = np.argsort(lo, kind="stable")
+    by_stop = np.argsort(stop, kind="stable")
+    lo_sorted, stop_sorted = lo[by_start], stop[by_stop]
+    gwt = np.zeros(ngroup)
+    gcount = np.zeros(ngroup, dtype=np.int64)
     inf1 = np.zeros(ngroup)
     inf2 = np.zeros(ngroup)
     se_s = np.zeros(utime.size)
     se_h = np.zeros(utime.size)
     km = 1.0
     v1 = v2 = 0.0
+    entered = left = 0
     for i, t in enumerate(utime):
         if nd[i] > 0 and d[i] > 0:
+            j = int(np.searchsorted(lo_sorted, t, side="left"))
+            rows = by_start[entered:j]
+            np.add.at(gwt, groups[rows], w[rows])
+            np.add.at(gcount, groups[rows], 1)
+            entered = j
+            j = int(np.searchsorted(stop_sorted, t, side="left"))
+            rows = by_stop[left:j]
+            np.subtract.at(gwt, groups[rows], w[rows])
+            np.subtract.at(gcount, groups[rows], 1)
+            left = j
+            gwt[gcount == 0] = 0.0  # as R: no rounding residue for a cluster with no rows
+            here = by_stop[j : int(np.searchsorted(stop_sorted, t, side="right"))]
+            dn = np.zeros(ngroup)
+            np.add.at(dn, groups[here], (w * e)[here])
             haz = d[i] / n_risk[i]
-            gwt = np.bincount(groups, weights=_risk_weights(start, stop, w, t), minlength=ngroup)
-            dn = np.bincount(groups, weights=np.where(stop == t, w * e, 0.0), minlength=ngroup)
             inf1 = inf1 * (1.0 - haz) + gwt * km * haz / n_risk[i] - km * dn / n_risk[i]
             inf2 = inf2 - gwt * haz / n_risk[i] + dn / n_risk[i]
             km *= 1.0 - haz
