@@ -57,6 +57,19 @@ def test_integer_weights_equal_repeated_rows():
     np.testing.assert_allclose(ka.std_err, kb.std_err, rtol=1e-12)
 
 
+def test_zero_weight_rows_are_left_out():
+    t, e, x = _vet()
+    w = np.ones(t.size)
+    w[::7] = 0.0
+    keep = w > 0
+    a = cox(t, e, x, weights=w, ties="breslow")  # Efron counts zero-weight ties too, as R
+    b = cox(t[keep], e[keep], x[keep], ties="breslow")
+    np.testing.assert_allclose(a.coef, b.coef, rtol=1e-9)
+    assert a.loglik == pytest.approx(b.loglik, rel=1e-12)
+    ka, kb = kaplan_meier(t, e, weights=w), kaplan_meier(t[keep], e[keep])
+    np.testing.assert_allclose(ka.survival[ka.n_event > 0], kb.survival[kb.n_event > 0])
+
+
 def test_robust_fit_does_not_depend_on_row_order_or_time_scale():
     b = BLADDER
     x = b[["rx", "size", "number"]].to_numpy(float)

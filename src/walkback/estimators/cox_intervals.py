@@ -116,6 +116,8 @@ def _derivatives(rs: IntervalRiskSets, x, w, beta, ties: str, *, parts: bool = F
         f = np.zeros(g.size)
     meanwt = (dw / nd)[g]
     denom = s0[g] - f * d0[g]
+    # an event time whose events all weigh 0 adds nothing (R); keep its terms finite
+    denom = np.where(meanwt > 0, denom, 1.0)
     a = (s1[g] - f[:, None] * d1[g]) / denom[:, None]
     c = (s2[g] - f[:, None, None] * d2[g]) / denom[:, None, None]
     v = c - a[:, :, None] * a[:, None, :]
