@@ -41,6 +41,18 @@ def test_entry_zero_and_unit_weights_equal_the_right_censored_fit():
     np.testing.assert_array_equal(km2.n_risk, km.n_risk)
 
 
+def test_time_zero_events_are_at_risk_without_entry():
+    t, e, x = _vet()
+    t = t.copy()
+    t[:5] = 0.0  # events at time 0: at risk at 0 in right-censored data, as R
+    plain = cox(t, e, x)
+    weighted = cox(t, e, x, weights=np.ones(t.size))
+    assert weighted.loglik == pytest.approx(plain.loglik, rel=1e-12)
+    np.testing.assert_allclose(weighted.coef, plain.coef, rtol=1e-10)
+    km = kaplan_meier(t, e, weights=np.ones(t.size))
+    np.testing.assert_allclose(km.survival, kaplan_meier(t, e).survival, rtol=1e-13)
+
+
 def test_integer_weights_equal_repeated_rows():
     t, e, x = _vet()
     w = VET.freq.to_numpy()

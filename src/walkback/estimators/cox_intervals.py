@@ -17,6 +17,7 @@ from scipy import stats
 
 from walkback._typing import TIES, Ties
 from walkback.estimators._checks import _error, check_codes, check_event, check_time
+from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._intervals import (
     IntervalRiskSets,
     build_interval_risk_sets,
@@ -195,7 +196,7 @@ def cox_intervals(
     stop = check_time(time)
     n = stop.shape[0]
     e = check_event(event, n)
-    start = np.zeros(n) if entry is None else check_start(entry, stop)
+    start = None if entry is None else check_start(entry, stop)
     w = np.ones(n) if weights is None else check_weights(weights, n)
     cl = None if cluster is None else check_cluster(cluster, n)
     x_raw = np.asarray(covariates)
@@ -214,7 +215,10 @@ def cox_intervals(
     if not (e * w > 0).any():
         raise EstimationError("the Cox model needs at least one event; these data have none")
     codes = None if strata is None else check_codes(strata, n, "strata")[0]
-    if timefix:
+    if start is None:  # right-censored: at risk from before time 0 (a time-0 event counts)
+        stop = aeq_times(stop) if timefix else stop
+        start = np.full(n, -1.0)
+    elif timefix:
         start, stop = timefix_intervals(start, stop)
     rs = build_interval_risk_sets(start, stop, e, codes)
     x = x - (w[:, None] * x).sum(axis=0) / w.sum()

@@ -22,6 +22,7 @@ import pandas as pd
 
 from walkback._typing import ConfType
 from walkback.estimators._checks import _error, check_codes, check_event, check_time
+from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._intervals import (
     check_cluster,
     check_start,
@@ -138,9 +139,7 @@ def _prepare(time, event, entry, weights, timefix):
     w = np.ones(n) if weights is None else check_weights(weights, n)
     if timefix:
         if start is None:
-            from walkback.estimators._checks import timefix as aeq
-
-            stop = aeq(stop)
+            stop = aeq_times(stop)
         else:
             start, stop = timefix_intervals(start, stop)
     return start, stop, e, w
