@@ -65,7 +65,17 @@ def test_cli_hazard_ratio_and_medians_equal_r(case, adjusted, capsys):
     assert _near(d["model"]["loglik"], r["loglik"][1])
     if r["robust"]:
         assert _near(d["model"]["robust_score_chisq"], r["rscore"])
-    assert d["logrank"] is None and "survdiff" in d["settings"]["logrank"]
+    if "logrank" in EXPECTED[case]:  # right-censored, unweighted: R's survdiff
+        want = EXPECTED[case]["logrank"]
+        assert _near(d["logrank"]["chisq"], want["chisq"])
+        arms = sorted(EXPECTED[case]["km"])
+        assert [d["logrank"]["observed"][a] for a in arms] == want["observed"]
+        assert all(
+            _near(d["logrank"]["expected"][a], x)
+            for a, x in zip(arms, want["expected"], strict=True)
+        )
+    else:
+        assert d["logrank"] is None and "survdiff" in d["settings"]["logrank"]
     for arm, km in EXPECTED[case]["km"].items():
         got = d["arms"][arm]["median"]
         for k in ("estimate", "lower", "upper"):

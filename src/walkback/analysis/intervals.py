@@ -144,7 +144,7 @@ class IntervalAnalysis:
                 "loglik_null": c.loglik_null,
                 "loglik": c.loglik,
             },
-            "logrank": None if self.logrank is None else self.logrank.to_dict(),
+            "logrank": self._logrank(),
             "settings": self._settings(),
         }
         if self.two_arm:
@@ -175,6 +175,18 @@ class IntervalAnalysis:
             if any(s.mcf is not None for s in arms.values()):
                 out["mcf"] = {r: s.to_dict(self.times)["mcf"] for r, s in arms.items()}
         return json_ready(out)
+
+    def _logrank(self) -> dict | None:
+        lk = self.logrank
+        if lk is None:
+            return None
+        return {
+            "chisq": lk.chisq,
+            "df": lk.df,
+            "p": lk.p,
+            "observed": dict(zip(self.arm_labels, lk.observed.tolist(), strict=True)),
+            "expected": dict(zip(self.arm_labels, lk.expected.tolist(), strict=True)),
+        }
 
     def _settings(self) -> dict:
         dropped = [d for d in self.dropped if d.reason == "missing values"]

@@ -6,9 +6,9 @@
 # form (as in the survival vignette "other"), mgus2 on the age scale (delayed entry: entry age at
 # diagnosis), rotterdam with inverse-probability weights (a logistic propensity model, non-integer
 # weights: R's robust variance by default), veteran with seeded integer frequency weights and with
-# a seeded entry time. For each case: coxph (arm alone and adjusted; efron and breslow) with the
+# a seeded entry time, and lung (right-censored) clustered by institution. For each case: coxph (arm alone and adjusted; efron and breslow) with the
 # case's weights, strata and cluster; survfit per arm (Kaplan-Meier, Nelson-Aalen, their SEs,
-# median, survival at three times); with an id, the mean cumulative function per arm
+# median, survival at three times); survdiff where R defines it (no start, no weights); with an id, the mean cumulative function per arm
 # (survfit(..., id = id, robust = TRUE): cumhaz and std.chaz).
 local({
   args <- commandArgs(trailingOnly = FALSE)
@@ -70,6 +70,14 @@ cgd_weighted <- function() {
   d
 }
 
+lung_inst <- function() {
+  # right-censored, clustered by institution (cluster(inst)): no start, no weights
+  l <- lung[!is.na(lung$inst) & !is.na(lung$ph.ecog), c("inst", "time", "status", "sex", "age",
+                                                       "ph.ecog")]
+  l$dead <- l$status - 1
+  l
+}
+
 mgus2_age <- function() {
   m <- mgus2[!is.na(mgus2$hgb), c("id", "age", "sex", "hgb", "futime", "death")]
   m$sex <- as.character(m$sex)
@@ -105,6 +113,8 @@ CASES <- list(
        arm = "trt", control = "1", covs = c("karno"), weights = "freq"),
   list(id = "veteran_entry", data = veteran_entry, start = "entry", stop = "time",
        event = "status", arm = "trt", control = "1", covs = c("karno"), strata = "celltype"),
+  list(id = "lung_inst", data = lung_inst, stop = "time", event = "dead", arm = "sex",
+       control = "1", covs = c("age", "ph.ecog"), cluster = "inst"),
   list(id = "mgus2_age", data = mgus2_age, start = "age", stop = "exit_age", event = "death",
        arm = "sex", control = "F", covs = c("hgb"))
 )
@@ -143,6 +153,7 @@ curve <- function(cs, d, robust = NULL) {
   args <- list(formula = f, data = d)
   if (!is.null(cs$weights)) args$weights <- d[[cs$weights]]
   if (!is.null(cs$id_col)) args$id <- d[[cs$id_col]]
+  if (!is.null(cs$cluster) && !identical(cs$cluster, cs$id_col)) args$cluster <- d[[cs$cluster]]
   if (!is.null(robust)) args$robust <- robust
   do.call(survfit, args)
 }
@@ -187,6 +198,10 @@ main <- function() {
     for (k in c("start", "covs", "strata", "id_col", "cluster", "weights"))
       if (!is.null(cs[[k]])) res$case[[k]] <- cs[[k]]
     if (length(mcf)) res$mcf <- mcf
+    if (is.null(cs$start) && is.null(cs$weights)) {  # survdiff is defined only here
+      sd <- survdiff(as.formula(paste(surv_lhs(cs), "~", cs$arm)), data = d)
+      res$logrank <- list(chisq = num(sd$chisq), observed = vec(sd$obs), expected = vec(sd$exp))
+    }
     out[[cs$id]] <- res
   }
   write_json(out, file.path(here, "expected.json"), auto_unbox = TRUE, digits = NA,
