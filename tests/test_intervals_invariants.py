@@ -139,3 +139,25 @@ def test_bad_arguments_are_refused():
     fit = cox(b.stop, b.event, b.rx, entry=b.start)
     with pytest.raises(EstimationError, match="not available"):
         fit.zph()
+
+
+def test_mcf_plot_draws_each_arm_from_the_data(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from walkback.plotting import mcf_plot, style
+
+    curves = {
+        str(a): mean_cumulative_function(g.stop, g.event, g.id, entry=g.start)
+        for a, g in BLADDER.groupby("rx")
+    }
+    with style():
+        out = mcf_plot(curves, xlabel="Months")
+    ys = out.lines["1"].get_ydata()
+    assert ys[0] == 0 and ys[-1] == pytest.approx(curves["1"].mcf[-1])
+    assert set(out.bands) == {"1", "2"} and out.ax.get_xlabel() == "Months"
+    assert [t.get_text() for t in out.ax.get_legend().get_texts()] == ["1", "2"]
+    out.ax.figure.savefig(tmp_path / "mcf.png")
+    plt.close(out.ax.figure)

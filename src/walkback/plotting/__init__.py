@@ -11,6 +11,7 @@ from walkback.plotting._style import COLUMN_WIDTH, PALETTE, style
 from walkback.plotting.cost_effectiveness import ce_plane, ceac_plot
 from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, risk_table
+from walkback.plotting.mcf import MCFPlot, mcf_plot
 from walkback.plotting.reconstruction import reconstruction_overlay
 from walkback.plotting.sampling import sampling_distribution
 from walkback.plotting.subgroup_forest import subgroup_forest
@@ -18,11 +19,13 @@ from walkback.plotting.subgroup_forest import subgroup_forest
 __all__ = [
     "COLUMN_WIDTH",
     "KMPlot",
+    "MCFPlot",
     "PALETTE",
     "ce_plane",
     "ceac_plot",
     "forest_plot",
     "km_plot",
+    "mcf_plot",
     "reconstruction_overlay",
     "risk_table",
     "sampling_distribution",
