@@ -47,6 +47,7 @@ reference: install
 	Rscript tests/reference/adjusted/adjusted.R
 	Rscript tests/reference/nonph/nonph.R
 	Rscript tests/reference/competing/competing.R
+	Rscript tests/reference/counting/counting.R
 	$(BIN)/python tests/reference/twin/export_targets.py
 	Rscript tests/reference/twin/twin_check.R
 

@@ -130,7 +130,7 @@ def analyze(
     )
     fit = cox(t, e, design.x, by_label, names=design.names, model_terms=design.terms, **fit_args)
     arm_idx = design.columns_of("arm")
-    arm_test = _arm_test(t, e, design, trial.strata, fit, arm_idx, fit_args)
+    arm_test = arm_term_tests(t, e, design, trial.strata, fit, arm_idx, fit_args)
 
     reverse = 1 - e
     followup = FollowUp(
@@ -194,7 +194,7 @@ def analyze(
     )
 
 
-def _arm_test(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
+def arm_term_tests(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
     """LR, Wald and score tests of the arm coefficients alone, as nested models on the same rows."""
     df = int(arm_idx.size)
     b = fit.coef[arm_idx]

@@ -24,9 +24,14 @@ examples:
       --control 0 --strata site --convention sas --json
   walkback analyze colon.csv --time-col time --event-col status --arm-col rx --control Obs \\
       --covariate age --covariate sex --times 365,1000 --adjusted-at age=60,sex=1
+  walkback analyze bladder.csv --start-col start --time-col stop --event-col event \\
+      --arm-col rx --control 1 --id-col id --times 12,24     # recurrent events: AG + MCF
 
 JSON keys (--json): n, events, median, survival_at, hazard_ratio, logrank, ph_test, rmst,
 settings (and adjusted_survival_at with --adjusted-at); null means not reached or not defined.
+With --start-col/--entry-col/--weights-col/--cluster-col: hazard_ratio gains se_model and
+robust, model robust_score_chisq, arms and mcf (with --start-col and --id-col) the mean
+cumulative function; settings name the columns.
 """
 
 
@@ -202,13 +207,55 @@ def add_parser(sub) -> None:
         "one stratum, else a curve per stratum. JSON adjusted_survival_at",
     )
     o.add_argument("--json", action="store_true", help="print the JSON contract instead of a table")
+    add_interval_arguments(a)
     a.set_defaults(func=_cmd_analyze)
 
 
-def read_trial_args(args: argparse.Namespace, extra_columns=()):
+def add_interval_arguments(a: argparse.ArgumentParser) -> None:
+    """(start, stop] rows, delayed entry, case weights and clusters (R's Surv(start, stop,
+    event), weights = and cluster())."""
+    g = a.add_argument_group(
+        "(start, stop] data, delayed entry, weights, clusters",
+        "Any of these runs the analysis as R survival does for such data: KM with risk sets\n"
+        "from the intervals, Cox (Andersen-Gill for recurrent events), robust SEs. The log-rank\n"
+        "test is not defined for intervals or weights (R's survdiff refuses them; JSON logrank\n"
+        "null, model.score_chisq stands in); --test, --tau, RMST and PH tests are not offered.",
+    )
+    g.add_argument(
+        "--start-col",
+        metavar="S",
+        help="start of each row's at-risk interval (start, time]: several rows per participant "
+        "(recurrent events, time-varying covariates); with --id-col, a participant's rows must "
+        "not overlap, and the mean cumulative function per arm is reported (JSON 'mcf')",
+    )
+    g.add_argument(
+        "--entry-col",
+        metavar="E",
+        help="delayed entry (left truncation): at risk on (entry, time], one row per participant",
+    )
+    g.add_argument("--weights-col", metavar="W", help="case weights >= 0 (R's weights =)")
+    g.add_argument(
+        "--cluster-col",
+        metavar="ID",
+        help="clusters of the robust sandwich variance (R's cluster()): hazard_ratio.se is the "
+        "robust SE, se_model the model-based one; the CI and Wald p use the robust SE. Without "
+        "it R's defaults hold: robust by --id-col when a participant has 2+ events, by row when "
+        "a weight is not a whole number",
+    )
+
+
+def _interval_mode(args: argparse.Namespace) -> bool:
+    return any(
+        getattr(args, k, None) is not None
+        for k in ("start_col", "entry_col", "weights_col", "cluster_col")
+    )
+
+
+def read_trial_args(args: argparse.Namespace, extra_columns=(), *, unique_ids: bool = True):
     """The trial the arguments of :func:`add_trial_arguments` describe; dropped rows on stderr.
 
-    ``extra_columns`` are checked for missing values under ``--na`` like covariates.
+    ``extra_columns`` are checked for missing values under ``--na`` like covariates;
+    ``unique_ids=False`` leaves the id column to the caller (several rows per participant).
     """
     from walkback.io import read_trial
 
@@ -220,7 +267,7 @@ def read_trial_args(args: argparse.Namespace, extra_columns=()):
         treatment=args.treatment,
         control=args.control,
         strata=tuple(args.strata),
-        id_col=args.id_col,
+        id_col=args.id_col if unique_ids else None,
         covariates=tuple(dict.fromkeys([*args.covariate, *extra_columns])),
         na=args.na,
         other_arms=args.other_arms,
@@ -249,6 +296,14 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             "walkback analyze: error: --adjusted-at needs --times (the times to report the "
             "adjusted survival at), e.g. --times 180,365"
         )
+    if _interval_mode(args):
+        if args.adjusted_at is not None:
+            raise UsageError(
+                "walkback analyze: error: --adjusted-at is not available with "
+                "--start-col/--entry-col/--weights-col/--cluster-col (the baseline hazard of "
+                "(start, stop] or weighted data is not implemented); leave one of them out"
+            )
+        return _cmd_analyze_intervals(args, conf_type, ties)
     trial = read_trial_args(args)
     res = analyze(
         trial,
@@ -271,4 +326,55 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
     else:
         print(analysis_table(res, source=args.data))
+    return EXIT_OK
+
+
+def _cmd_analyze_intervals(args: argparse.Namespace, conf_type: str, ties: str) -> int:
+    from walkback.analysis.intervals import analyze_intervals
+    from walkback.cli._common import UsageError
+    from walkback.interval_columns import read_interval_columns
+    from walkback.report.intervals_text import interval_analysis_table
+
+    refused = [f"--{k}" for k, v in (("test", args.test), ("tau", args.tau)) if v]
+    if refused:
+        raise UsageError(
+            f"walkback: error: {', '.join(refused)} cannot be used with --start-col, "
+            "--entry-col, --weights-col or --cluster-col (not defined for such data here)"
+        )
+    extra = [
+        c
+        for c in (args.start_col, args.entry_col, args.weights_col, args.cluster_col, args.id_col)
+        if c is not None
+    ]
+    # with --na drop, rows missing any of these go too (R's na.omit); else each is an error
+    trial = read_trial_args(
+        args, extra if args.na == "drop" else (), unique_ids=args.start_col is None
+    )
+    cols = read_interval_columns(
+        trial,
+        start_col=args.start_col,
+        entry_col=args.entry_col,
+        weights_col=args.weights_col,
+        cluster_col=args.cluster_col,
+        id_col=args.id_col,
+        timefix=args.timefix,
+    )
+    res = analyze_intervals(
+        trial,
+        cols,
+        conf_type=conf_type,
+        ties=ties,
+        times=args.times,
+        alpha=args.alpha,
+        covariates=tuple(args.covariate),
+        timefix=args.timefix,
+        time_unit=args.time_unit,
+    )
+    if args.json:
+        out = res.to_dict()
+        out["settings"]["convention"] = args.convention
+        out["source"] = os.path.basename(args.data)
+        print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
+    else:
+        print(interval_analysis_table(res, source=args.data))
     return EXIT_OK

@@ -272,6 +272,9 @@ def cox(
     init=None,
     timefix: bool = True,
     model_terms=None,
+    entry=None,
+    weights=None,
+    cluster=None,
 ) -> CoxResult:
     """Fit a Cox model by Newton-Raphson, as R ``coxph(..., ties=ties)``.
 
@@ -293,7 +296,19 @@ def cox(
         How values on the data's scale map to the columns (arm and factor levels, numbers), for
         :meth:`CoxResult.predict_survival`; default one numeric term per column, named by
         ``names``.
+    entry, weights, cluster : array-like (n,), optional
+        (entry, time] data (delayed entry, or counting-process rows), case weights and clusters
+        of the robust variance: fitted by :func:`walkback.estimators.cox_intervals.cox_intervals`
+        (R ``coxph(Surv(entry, time, event) ~ ..., weights = w, cluster = id)``).
     """
+    if entry is not None or weights is not None or cluster is not None:
+        from walkback.estimators.cox_intervals import cox_intervals
+
+        return cox_intervals(
+            time, event, covariates, strata, entry=entry, weights=weights, cluster=cluster,
+            names=names, ties=ties, conf_level=conf_level, max_iter=max_iter, init=init,
+            timefix=timefix,
+        )  # fmt: skip
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
     t = check_time(time)

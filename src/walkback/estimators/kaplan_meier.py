@@ -211,6 +211,10 @@ def kaplan_meier(
     conf_level: float = 0.95,
     *,
     timefix: bool = True,
+    entry=None,
+    weights=None,
+    cluster=None,
+    id=None,
 ) -> KaplanMeierResult:
     """Kaplan-Meier estimate of one group's survival curve.
 
@@ -225,7 +229,17 @@ def kaplan_meier(
         Confidence level of the pointwise intervals.
     timefix : bool, default True
         Treat times closer than R's ``aeqSurv`` tolerance as ties, as R's ``survfit`` does.
+    entry, weights, cluster, id : array-like (n,), optional
+        (entry, time] rows, case weights, robust-variance clusters and participant ids: the curve
+        of :func:`walkback.estimators.kaplan_meier_intervals.survfit_intervals` (R ``survfit``).
     """
+    if entry is not None or weights is not None or cluster is not None or id is not None:
+        from walkback.estimators.kaplan_meier_intervals import survfit_intervals
+
+        return survfit_intervals(
+            time, event, entry=entry, weights=weights, id=id, cluster=cluster,
+            conf_type=conf_type, conf_level=conf_level, timefix=timefix,
+        )  # fmt: skip
     t = check_time(time)
     e = check_event(event, t.shape[0])
     if t.size == 0:

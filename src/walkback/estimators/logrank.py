@@ -14,6 +14,7 @@ from scipy import stats
 from walkback.estimators._checks import check_codes, check_event, check_time, check_two_groups
 from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._risksets import build_risk_sets
+from walkback.exceptions import EstimationError
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,18 @@ class KLogRankResult:
         }
 
 
+def refuse_intervals(entry, weights) -> None:
+    """R's ``survdiff`` takes right-censored data only and has no case weights: so do these."""
+    if entry is None and weights is None:
+        return
+    what = "case weights" if entry is None else "(entry, time] data"
+    raise EstimationError(
+        f"the log-rank test is not defined here for {what} (R's survdiff refuses them too); "
+        "use the Cox model's score test: cox(..., entry=..., weights=...).score_chisq, R's "
+        "'Score (logrank) test' of coxph"
+    )
+
+
 def _prepare(time, event, strata, timefix: bool):
     t = check_time(time)
     e = check_event(event, t.shape[0])
@@ -89,14 +102,18 @@ def _observed_expected(t, e, codes: np.ndarray, k: int, s):
     return dk.sum(axis=0), expected, var
 
 
-def logrank(time, event, group, strata=None, *, timefix: bool = True) -> LogRankResult:
+def logrank(
+    time, event, group, strata=None, *, timefix: bool = True, entry=None, weights=None
+) -> LogRankResult:
     """Log-rank test comparing ``group == 1`` (treatment) with ``group == 0``.
 
     Uses the hypergeometric variance n1 n0 d (n - d) / (n^2 (n - 1)) at each event time, summed
     within and then over strata; the statistic is (O1 - E1)^2 / V on 1 degree of freedom.
     ``group`` must be boolean or 0/1 with both present (other codes: :func:`logrank_k`);
-    ``timefix`` merges near-tied times as R's ``survdiff`` does.
+    ``timefix`` merges near-tied times as R's ``survdiff`` does. ``entry`` or ``weights`` are
+    refused with an error, as R's ``survdiff`` refuses them.
     """
+    refuse_intervals(entry, weights)
     t, e, s = _prepare(time, event, strata, timefix)
     grp = check_two_groups(group, t.shape[0])
     obs, ex, var = _observed_expected(t, e, grp.astype(np.int64), 2, s)
@@ -114,7 +131,7 @@ def logrank(time, event, group, strata=None, *, timefix: bool = True) -> LogRank
 
 
 def logrank_k(
-    time, event, group, strata=None, *, levels=None, timefix: bool = True
+    time, event, group, strata=None, *, levels=None, timefix: bool = True, entry=None, weights=None
 ) -> KLogRankResult:
     """k-group log-rank test, as R ``survdiff(Surv(time, event) ~ group [+ strata(s)])``.
 
@@ -127,7 +144,9 @@ def logrank_k(
         Stratum labels: expected counts and variances are computed within strata and summed.
     levels : sequence, optional
         Order of the groups in the result (default: sorted labels).
+    entry, weights : refused with an error (R's ``survdiff`` has neither).
     """
+    refuse_intervals(entry, weights)
     t, e, s = _prepare(time, event, strata, timefix)
     codes, labels = check_codes(group, t.shape[0], "group")
     if levels is not None:

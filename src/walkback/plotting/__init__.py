@@ -13,6 +13,7 @@ from walkback.plotting.competing import CIFStackPlot, cif_stack
 from walkback.plotting.cost_effectiveness import ce_plane, ceac_plot
 from walkback.plotting.forest import forest_plot
 from walkback.plotting.km import KMPlot, km_plot, km_plot_result, risk_table
+from walkback.plotting.mcf import MCFPlot, mcf_plot
 from walkback.plotting.reconstruction import reconstruction_overlay
 from walkback.plotting.sampling import sampling_distribution
 from walkback.plotting.schoenfeld import SchoenfeldPanel, schoenfeld_plot
@@ -23,6 +24,7 @@ __all__ = [
     "COLUMN_WIDTH",
     "CIFStackPlot",
     "KMPlot",
+    "MCFPlot",
     "PALETTE",
     "SchoenfeldPanel",
     "adjusted_survival_plot",
@@ -32,6 +34,7 @@ __all__ = [
     "forest_plot",
     "km_plot",
     "km_plot_result",
+    "mcf_plot",
     "reconstruction_overlay",
     "risk_table",
     "sampling_distribution",

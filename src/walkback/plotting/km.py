@@ -98,18 +98,25 @@ def risk_table(km_results: Mapping[str, Any], times: Sequence[float]):
     rows = []
     for label, km in km_results.items():
         t = np.asarray(km.time)
-        for x in times:
+        # the curve's own rule (intervals and weights included); weighted counts stay fractional
+        at_risk = km.survival_at(list(times))["n_at_risk"].to_numpy()
+        for j, x in enumerate(times):
             before = t < x
             rows.append(
                 {
                     "curve": label,
                     "time": float(x),
-                    "at_risk": int(km.n - np.searchsorted(km._sorted_time, x, side="left")),
-                    "events": int(km.n_event[before].sum()),
-                    "censored": int(km.n_censor[before].sum()),
+                    "at_risk": _count(at_risk[j]),
+                    "events": _count(km.n_event[before].sum()),
+                    "censored": _count(km.n_censor[before].sum()),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _count(v) -> int | float:
+    v = float(v)
+    return int(v) if v.is_integer() else round(v, 1)
 
 
 def km_plot(
