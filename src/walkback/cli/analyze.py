@@ -8,7 +8,7 @@ import os
 import sys
 
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
-from walkback.cli._common import EXIT_OK, _alpha, _positive
+from walkback.cli._common import EXIT_OK, _alpha, _positive, _test_name
 
 ANALYZE_EPILOG = """\
 conventions:
@@ -49,16 +49,6 @@ def _label_list(text: str) -> list[str]:
     if not all(labels):
         raise argparse.ArgumentTypeError(f"empty label in {text!r}; give labels as A or A,B")
     return labels
-
-
-def _test_name(text: str) -> str:
-    from walkback.analysis.tests import parse_test
-
-    try:
-        parse_test(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text.strip()
 
 
 def add_trial_arguments(p: argparse.ArgumentParser):
