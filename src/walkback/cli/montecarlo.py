@@ -260,6 +260,7 @@ def _cmd_montecarlo(args: argparse.Namespace) -> int:
     print(
         f"Hazard ratio: mean {d['hr_mean']:.4f}, median {d['hr_median']:.4f}; "
         f"{100 * (1 - st.alpha):g}% CI coverage of {st.hr:g}: {d['hr_ci_coverage']:.3f}"
+        + (" (the HR after the delay, not the average HR Cox estimates)" if st.delay else "")
     )
     print(
         f"Median days: intervention mean {_opt(d['median_intervention_mean'])} (not reached "

@@ -124,7 +124,7 @@ class MonteCarloResult:
             "workers": self.workers,
             "backend": self.backend,
             "settings": {
-                k: v
+                k: list(v) if isinstance(v, tuple) else v  # as JSON reads it back
                 for k, v in asdict(self.settings).items()
                 if k
                 in (
