@@ -22,6 +22,10 @@ a_i. With tan(theta) = tau the cone's edge in a direction:
 tau(phi) is a minimum over the other slabs; the integrals are split where that minimum changes
 hands (or a slab's side changes), so each piece is analytic, and each piece gets Gauss-Legendre
 quadrature with ``NODES`` nodes.
+
+numba caches compiled code per file: after editing this module, touch
+``montecarlo/_test_kernels.py`` and ``montecarlo/_kernels.py`` (or clear their ``__pycache__``) so
+the engine's cached kernels are rebuilt with it.
 """
 
 from __future__ import annotations
