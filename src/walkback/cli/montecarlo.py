@@ -138,8 +138,7 @@ maxcombo_winner).
 examples:
   walkback montecarlo --replicates 50000 --seed 1 --json
   walkback montecarlo --replicates 10000 --seed 2 --hr 0.8 --out reps.parquet
-  walkback montecarlo --replicates 5000 --seed 1 --hr 0.6 --delay 180 --test logrank \
-      --test fh(0,1) --test maxcombo
+  walkback montecarlo --replicates 5000 --seed 1 --hr 0.6 --delay 180 --test maxcombo
 """
 
 

@@ -285,8 +285,7 @@ def maxcombo(
     exact quadrature when the correlation has rank <= 3, as for the default combos; otherwise a
     fixed-seed quasi-Monte Carlo integral, absolute error <= ``abseps`` at 3 standard errors).
     Tests with zero variance (e.g. gamma > 0 when every event is at the first event time) are
-    left out. ``z`` is the signed z of the
-    winner (the first of equal |z|), ``chisq`` its square.
+    left out. ``z`` is the signed z of the winner (the first of equal |z|), ``chisq`` its square.
     """
     combos = [(_check_exponent(r, "rho"), _check_exponent(g, "gamma")) for r, g in combos]
     if not combos:

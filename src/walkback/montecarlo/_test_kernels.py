@@ -30,8 +30,6 @@ KIND_CODES = {
     "peto": PETO,
     "maxcombo": MAXCOMBO,
 }
-#: per test and replicate: z, chisq, p, and MaxCombo's winner (index into its combos; else NaN)
-TEST_FIELDS = ("z", "chisq", "p", "winner")
 
 
 @njit(cache=True, error_model="numpy")
