@@ -33,9 +33,20 @@ KIND_CODES = {
 
 
 @njit(cache=True, error_model="numpy")
+def _pow(x, e):
+    """x ** e, with e = 0 and 1 short-cut (exactly what pow returns: 1 and x), as MaxCombo's
+    exponents are; numpy's array ** scalar takes the same short-cuts."""
+    if e == 0.0:
+        return 1.0
+    if e == 1.0:
+        return x
+    return x**e
+
+
+@njit(cache=True, error_model="numpy")
 def _weight(kind, rho, gamma, n, km, peto):
     if kind == FH:
-        return km**rho * (1.0 - km) ** gamma
+        return _pow(km, rho) * _pow(1.0 - km, gamma)
     if kind == GEHAN:
         return n
     if kind == TARONE_WARE:
@@ -87,12 +98,16 @@ def _maxcombo(rhos, gammas, n1, n0, d1, d0, nd, out):
         hyper = d * (n - d) / (n - 1.0) if n > 1 else 0.0
         v1 = hyper * frac * (1.0 - frac)
         for a in range(k):
-            w[a] = km ** rhos[a] * (1.0 - km) ** gammas[a]
+            w[a] = _pow(km, rhos[a]) * _pow(1.0 - km, gammas[a])
             u[a] += w[a] * (d1[j] - n1[j] * d / n)
         for a in range(k):
-            for b in range(k):
-                cov[a, b] += w[a] * w[b] * v1
+            wv = w[a] * v1
+            for b in range(a, k):
+                cov[a, b] += wv * w[b]
         km *= (n - d) / n
+    for a in range(k):
+        for b in range(a):
+            cov[a, b] = cov[b, a]
     ok = np.zeros(k, np.bool_)
     nok = 0
     best = -1
