@@ -17,7 +17,12 @@ It also checks agreement per replicate: on replicates simulated by the engine, l
 medians vs walkback's. With --million it runs 1,000,000 replicates and reports peak memory.
 
     python benchmarks/bench_montecarlo.py [--replicates 50000] [--lifelines 100] [--r 300]
-                                          [--million] [--json benchmarks/results/montecarlo.json]
+                                          [--million] [--maxcombo 20000]
+                                          [--json benchmarks/results/montecarlo.json]
+
+With --maxcombo N it also times what `--test maxcombo` adds to a replicate (under a delayed
+effect, HR 0.6 after day 180) against an R loop doing the same MaxCombo analysis
+(benchmarks/r_maxcombo.R), and prints the ratio.
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ ROOT = Path(__file__).resolve().parents[1]
 WALKBACK = [sys.executable, "-m", "walkback"]
 
 
-def run_walkback(replicates: int, seed: int = 1) -> dict:
+def run_walkback(replicates: int, seed: int = 1, extra: tuple[str, ...] = ()) -> dict:
     """Time the whole CLI process; return its JSON plus the outside wall time and peak RSS."""
     cmd = [*WALKBACK, "montecarlo", "--replicates", str(replicates), "--seed", str(seed), "--json"]
+    cmd += list(extra)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -157,6 +163,42 @@ def r_loop(replicates: int, seed: int = 1) -> dict | None:
         return json.loads(out.read_text())
 
 
+MAXCOMBO_SCENARIO = ("--hr", "0.6", "--delay", "180")  # a delayed effect: HR 0.6 after day 180
+
+
+def maxcombo_cost(replicates: int, r_replicates: int, seed: int = 1) -> dict:
+    """What `--test maxcombo` adds per replicate (whole processes with and without it, under a
+    delayed effect), against an R loop doing the same analysis (benchmarks/r_maxcombo.R: survdiff
+    rho = 0, 1, the G(0,1), G(1,1) statistics, mvtnorm::pmvnorm)."""
+    run_walkback(256, seed, (*MAXCOMBO_SCENARIO, "--test", "maxcombo"))  # warm the kernels
+    base = run_walkback(replicates, seed, MAXCOMBO_SCENARIO)
+    with_mc = run_walkback(replicates, seed, (*MAXCOMBO_SCENARIO, "--test", "maxcombo"))
+    added = (with_mc["wall_seconds"] - base["wall_seconds"]) / replicates
+    out = {
+        "replicates": replicates,
+        "walkback_per_replicate": base["wall_seconds"] / replicates,
+        "walkback_maxcombo_per_replicate": with_mc["wall_seconds"] / replicates,
+        "walkback_added_per_replicate": added,
+        "walkback_power": with_mc["tests"]["maxcombo"],
+        "walkback_power_logrank": with_mc["power_logrank"],
+        "r": None,
+    }
+    if shutil.which("Rscript") is None:
+        return out
+    from walkback.montecarlo.engine import settings_from_spec
+    from walkback.spec import load_spec
+
+    s = settings_from_spec(load_spec("walkback"), seed, hr=0.6, delay=180.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        params, res = Path(tmp) / "params.json", Path(tmp) / "r.json"
+        params.write_text(json.dumps(dataclasses.asdict(s)))
+        script = str(ROOT / "benchmarks" / "r_maxcombo.R")
+        subprocess.run(["Rscript", script, str(params), str(r_replicates), str(res)], check=True)
+        out["r"] = json.loads(res.read_text())
+    out["ratio_r"] = out["r"]["per_replicate"] / max(added, 1e-9)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--replicates", type=int, default=50_000)
@@ -164,6 +206,13 @@ def main() -> None:
     ap.add_argument("--r", type=int, default=300)
     ap.add_argument("--agreement", type=int, default=200)
     ap.add_argument("--million", action="store_true", help="also run 1,000,000 replicates")
+    ap.add_argument(
+        "--maxcombo",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time --test maxcombo on N replicates (and the R MaxCombo loop on --r)",
+    )
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
 
@@ -205,6 +254,23 @@ def main() -> None:
         "ratio_lifelines": ll["per_replicate"] / wb_per,
         "cpu_count": os.cpu_count(),
     }
+    if args.maxcombo:
+        mc = maxcombo_cost(args.maxcombo, args.r)
+        r_mc = mc["r"]
+        print(
+            f"\n--test maxcombo (HR 0.6 after day 180), {args.maxcombo:,} replicates: walkback "
+            f"{1e6 * mc['walkback_per_replicate']:.1f} us per replicate without, "
+            f"{1e6 * mc['walkback_maxcombo_per_replicate']:.1f} us with (adds "
+            f"{1e6 * mc['walkback_added_per_replicate']:.1f} us); power MaxCombo "
+            f"{mc['walkback_power']['power']:.3f} vs log-rank {mc['walkback_power_logrank']:.3f}"
+        )
+        if r_mc:
+            print(
+                f"R MaxCombo loop (survdiff rho 0/1, G(0,1), G(1,1), pmvnorm), {r_mc['replicates']}"
+                f" replicates: {1e3 * r_mc['per_replicate']:.2f} ms per replicate, "
+                f"{mc['ratio_r']:,.0f}x walkback's added cost; R rejects {r_mc['reject']:.3f}"
+            )
+        result["maxcombo"] = mc
     if args.million:
         big = run_walkback(1_000_000)
         print(

@@ -11,33 +11,14 @@ p <- fromJSON(args[1])
 R <- as.integer(args[2])
 set.seed(p$seed)
 
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))),
+                 "r_sim.R"))
+
 one_trial <- function() {
-  n <- p$n
-  u <- sort(runif(n))
-  k <- findInterval(u, p$cum_rate, rightmost.closed = TRUE, all.inside = TRUE)
-  frac <- (u - p$cum_rate[k]) / (p$cum_rate[k + 1] - p$cum_rate[k])
-  offset <- pmin(floor(p$rate_edges[k] + frac * (p$rate_edges[k + 1] - p$rate_edges[k])), p$window)
-  months_final <- floor(floor((p$to_final - offset) / p$days_per_month) / p$every)
-  admin <- pmin(pmax(months_final, ceiling(p$min_months / p$every)), p$max_months %/% p$every) * p$every
-  cell <- findInterval(runif(n), c(0, p$cell_cum), rightmost.closed = TRUE, all.inside = TRUE)
-  treated <- logical(n)
-  for (c in unique(cell)) {           # permuted blocks within each stratum cell
-    idx <- which(cell == c)
-    seqs <- integer(0)
-    while (length(seqs) < length(idx)) {
-      size <- p$block_sizes[sample.int(length(p$block_sizes), 1)]
-      seqs <- c(seqs, sample(rep(c(1L, 0L), c(size * p$ratio_t / p$ratio_sum,
-                                              size - size * p$ratio_t / p$ratio_sum))))
-    }
-    treated[idx] <- seqs[seq_along(idx)] == 1L
-  }
-  months <- if (p$drop_scale > 0) pmin(admin, floor(rexp(n) * p$drop_scale /
-                                                    (p$days_per_month * p$every)) * p$every) else admin
-  fu <- round(months * p$days_per_month)
-  latent <- p$scale * (rexp(n) / ifelse(treated, p$hr, 1))^(1 / p$shape)
-  event <- as.integer(ceiling(latent) <= fu)
-  time <- ifelse(event == 1, ceiling(latent), fu)
-  arm <- as.integer(treated)
+  d <- simulate_trial(p)
+  time <- d$time
+  event <- d$event
+  arm <- d$arm
   fit <- survfit(Surv(time, event) ~ arm, conf.type = p$conf_type)
   q <- quantile(fit, 0.5)
   rm <- summary(fit, rmean = p$tau)$table[, c("rmean", "se(rmean)")]

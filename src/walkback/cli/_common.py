@@ -101,6 +101,17 @@ def _pos_int(text: str) -> int:
     return v
 
 
+def _test_name(text: str) -> str:
+    """A weighted test's name as ``analyze --test`` and ``montecarlo --test`` take it."""
+    from walkback.analysis.tests import parse_test
+
+    try:
+        parse_test(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
+
 def _progress(msg: str) -> None:
     if sys.stderr.isatty():
         print(f"\r\033[K{msg}", end="", file=sys.stderr, flush=True)

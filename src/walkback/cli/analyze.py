@@ -8,7 +8,15 @@ import os
 import sys
 
 from walkback._typing import CONF_TYPES, CONVENTIONS, TIES
-from walkback.cli._common import EXIT_OK, UsageError, _alpha, _float_list, _label_list, _positive
+from walkback.cli._common import (
+    EXIT_OK,
+    UsageError,
+    _alpha,
+    _float_list,
+    _label_list,
+    _positive,
+    _test_name,
+)
 
 ANALYZE_EPILOG = """\
 conventions:
@@ -33,16 +41,6 @@ With --start-col/--entry-col/--weights-col/--cluster-col: hazard_ratio gains se_
 robust, model robust_score_chisq, arms and mcf (with --start-col and --id-col) the mean
 cumulative function; settings name the columns.
 """
-
-
-def _test_name(text: str) -> str:
-    from walkback.analysis.tests import parse_test
-
-    try:
-        parse_test(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text.strip()
 
 
 def _assignments(text: str) -> dict[str, str]:

@@ -16,6 +16,7 @@ from walkback.cli._common import (
     _nonneg_int,
     _pos_int,
     _positive,
+    _test_name,
 )
 
 
@@ -41,6 +42,16 @@ def _positive_list(text: str) -> list[float]:
     if not out:
         raise argparse.ArgumentTypeError(f"expected positive numbers like 0.65,0.7; got {text!r}")
     return out
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        v = float("nan")
+    if not (v >= 0 and v != float("inf")):
+        raise argparse.ArgumentTypeError(f"expected a number of days >= 0; got {text!r}")
+    return v
 
 
 def _mc_options(p: argparse.ArgumentParser) -> None:
@@ -83,6 +94,26 @@ def _mc_options(p: argparse.ArgumentParser) -> None:
         metavar="T",
         help="RMST horizon in days (default: the minimum follow-up)",
     )
+    p.add_argument(
+        "--test",
+        action="append",
+        default=[],
+        type=_test_name,
+        metavar="NAME",
+        help="a weighted test run on every replicate (repeatable; as `analyze --test`): logrank, "
+        "fh(RHO,GAMMA), gehan, tarone-ware, peto, maxcombo; per test the rejection rate at "
+        "alpha with its Monte Carlo SE and the distribution of z (JSON 'tests', keyed by NAME "
+        "as written)",
+    )
+    p.add_argument(
+        "--delay",
+        type=_nonneg_float,
+        default=0.0,
+        metavar="DAYS",
+        help="a delayed effect: the treatment arm's hazard equals the control's for the first "
+        "DAYS days and is HR times it afterwards (non-proportional hazards; default 0: the "
+        "spec's proportional hazards throughout)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a summary")
 
 
@@ -92,12 +123,22 @@ blocks, monthly follow-up with dropout, the primary outcome) and analyses it as 
 analyze` would: KM medians with CIs, Cox HR with Wald CI, log-rank test, RMST. Results are
 identical whatever --block, --workers or --scheduler: replicate i depends only on (seed, i).
 
+With --test NAME each replicate also runs that weighted log-rank test (or MaxCombo: the largest
+|z| of FH(0,0), FH(0,1), FH(1,0), FH(1,1), its p from their joint normal) inside the compiled
+kernels, equal to `analyze --test` on the same data. With --delay DAYS the treatment's HR
+applies only after DAYS (a delayed effect), so power under non-proportional hazards can be
+compared between tests; --hr is then the HR after the delay.
+
 JSON keys: replicates, seed, power_logrank, power_cox, hr_mean, hr_median, hr_ci_coverage,
-median_intervention_mean, median_control_mean, seconds (and more).
+median_intervention_mean, median_control_mean, seconds (and more); with --test, tests: {NAME:
+{power, power_mcse, z_mean, z_sd, z_q025, z_q25, z_median, z_q75, z_q975, p_undefined,
+winner_share (maxcombo)}}. --out adds per replicate NAME_z, NAME_chisq, NAME_p (and
+maxcombo_winner).
 
 examples:
   walkback montecarlo --replicates 50000 --seed 1 --json
   walkback montecarlo --replicates 10000 --seed 2 --hr 0.8 --out reps.parquet
+  walkback montecarlo --replicates 5000 --seed 1 --hr 0.6 --delay 180 --test maxcombo
 """
 
 
@@ -126,9 +167,12 @@ def add_parser(sub) -> None:
         "(common random numbers), so the curve is smooth.",
         epilog="JSON keys (--json): spec, replicates, seed, grid: a list of {n, hr, alpha, "
         "events_mean, power_logrank, power_logrank_mcse, power_cox, power_cox_mcse, "
-        "power_schoenfeld, hr_median, seconds}\n\n"
+        "power_schoenfeld, hr_median, seconds, and with --test: tests: {NAME: {power, "
+        "power_mcse}}}. --delay DAYS: the HR applies only after DAYS (Schoenfeld's formula "
+        "then assumes proportional hazards and overstates power)\n\n"
         "examples:\n  walkback power --n 300,500,700,900 --replicates 2000 --seed 1\n"
-        "  walkback power --hr 0.65,0.7,0.75,0.8 --replicates 2000 --seed 1 --json",
+        "  walkback power --hr 0.65,0.7,0.75,0.8 --replicates 2000 --seed 1 --json\n"
+        "  walkback power --n 400,700 --delay 180 --test maxcombo --replicates 2000 --seed 1",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _mc_options(w)
@@ -166,6 +210,8 @@ def _mc_settings(args, spec, **over):
         ties=args.ties,
         alpha=args.alpha,
         tau=args.tau,
+        delay=args.delay,
+        tests=args.test,
         **over,
     )
 
@@ -199,8 +245,10 @@ def _cmd_montecarlo(args: argparse.Namespace) -> int:
         f"walkback montecarlo: {spec.name}, {d['replicates']:,} replicates, seed {d['seed']} "
         f"({d['backend']}, {d['workers']} worker(s))"
     )
+    effect = f"HR {st.hr:g} after day {st.delay:g} (1 before)" if st.delay else f"HR {st.hr:g}"
     print(
-        f"Model: n = {st.n}, Weibull PH shape {st.shape:.3f}, generating HR {st.hr:g}; "
+        f"Model: n = {st.n}, Weibull {'PH ' if not st.delay else ''}shape {st.shape:.3f}, "
+        f"generating {effect}; "
         f"analysis: '{st.conf_type}' CI, '{st.ties}' ties, alpha {st.alpha:g}, "
         f"RMST tau {st.tau:g}"
     )
@@ -211,6 +259,7 @@ def _cmd_montecarlo(args: argparse.Namespace) -> int:
     print(
         f"Hazard ratio: mean {d['hr_mean']:.4f}, median {d['hr_median']:.4f}; "
         f"{100 * (1 - st.alpha):g}% CI coverage of {st.hr:g}: {d['hr_ci_coverage']:.3f}"
+        + (" (the HR after the delay, not the average HR Cox estimates)" if st.delay else "")
     )
     print(
         f"Median days: intervention mean {_opt(d['median_intervention_mean'])} (not reached "
@@ -219,6 +268,8 @@ def _cmd_montecarlo(args: argparse.Namespace) -> int:
         f"{100 * d['median_control_not_reached']:.1f}%)"
     )
     print(f"Events per trial: mean {d['events_mean']:.1f}")
+    for name, t in d.get("tests", {}).items():
+        print(_test_line(name, t, st.alpha))
     print(
         f"Time: {d['seconds']:.2f} s ({1e6 * d['seconds_per_replicate']:.0f} us per replicate)"
         + (f"; per-replicate results in {args.out}" if args.out else "")
@@ -226,8 +277,22 @@ def _cmd_montecarlo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _opt(x) -> str:
-    return "NA" if x is None else f"{x:.1f}"
+def _test_line(name: str, t: dict, alpha: float) -> str:
+    """One weighted test's power and z distribution (and MaxCombo's winning components)."""
+    line = (
+        f"Test {name}: power (p < {alpha:g}) {t['power']:.3f} ±{t['power_mcse']:.3f}; z mean "
+        f"{_opt(t['z_mean'], 3)}, SD {_opt(t['z_sd'], 3)}, 95% range [{_opt(t['z_q025'], 2)}, "
+        f"{_opt(t['z_q975'], 2)}]"
+    )
+    if t["p_undefined"]:
+        line += f"; p undefined in {t['p_undefined']:,} replicates"
+    if "winner_share" in t:
+        line += "; winner " + ", ".join(f"{w} {v:.2f}" for w, v in t["winner_share"].items())
+    return line
+
+
+def _opt(x, digits: int = 1) -> str:
+    return "NA" if x is None else f"{x:.{digits}f}"
 
 
 def _cmd_power(args: argparse.Namespace) -> int:
@@ -258,15 +323,22 @@ def _cmd_power(args: argparse.Namespace) -> int:
         f"walkback power: {spec.name}, {args.replicates:,} replicates per point, "
         f"seed {args.seed}, alpha {rows[0]['alpha']:g}"
     )
+    names = list(args.test and rows[0]["tests"])
     print(
         f"{key:>6}  {'HR':>6}  {'events':>7}  {'log-rank':>12}  {'Cox Wald':>12}  "
-        f"{'Schoenfeld':>10}"
+        f"{'Schoenfeld':>10}" + "".join(f"  {n:>12}" for n in names)
     )
     for r in rows:
         print(
             f"{r[key]:>6g}  {r['hr']:>6g}  {r['events_mean']:>7.1f}  "
             f"{r['power_logrank']:>6.3f} ±{r['power_logrank_mcse']:.3f}  "
             f"{r['power_cox']:>6.3f} ±{r['power_cox_mcse']:.3f}  {r['power_schoenfeld']:>10.3f}"
+            + "".join(
+                f"  {r['tests'][n]['power']:>6.3f} ±{r['tests'][n]['power_mcse']:.3f}"
+                for n in names
+            )
         )
+    if args.delay:
+        print(f"Delayed effect: the HR applies after day {args.delay:g} (hazards equal before).")
     print("± is the Monte Carlo standard error; Schoenfeld's formula uses the simulated events.")
     return EXIT_OK

@@ -32,11 +32,12 @@ from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._risksets import build_risk_sets
 from walkback.estimators.kaplan_meier import KaplanMeierResult, z_value
 from walkback.exceptions import DataError
+from walkback.max_abs_normal import MAXCOMBO_COMBOS, max_abs_normal_sf_low_rank
 
 #: accepted ``weights=`` names
 WEIGHTS = ("logrank", "fh", "gehan", "tarone-ware", "peto")
 #: MaxCombo's default Fleming-Harrington (rho, gamma) pairs
-DEFAULT_COMBOS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+DEFAULT_COMBOS = MAXCOMBO_COMBOS
 #: fixed seed of MaxCombo's quasi-Monte Carlo normal integral (deterministic p-values)
 MAXCOMBO_SEED = 20240611
 #: absolute error requested of that integral (3 standard errors)
@@ -280,11 +281,11 @@ def maxcombo(
     Each z_a = U_a / sqrt(V_a) is a :func:`weighted_logrank` z (same sign convention); the
     correlation of the U's is Cov(U_a, U_b) / sqrt(V_a V_b) with Cov(U_a, U_b) = sum_j w_a w_b v_j
     (v_j the hypergeometric variance of group 1; within strata, summed). The statistic is
-    m = max |z_a|, p = 1 - P(max |Z_a| < m) for Z ~ N(0, correlation), a deterministic
-    quasi-Monte Carlo integral (:func:`max_abs_normal_sf`; fixed seed ``MAXCOMBO_SEED``,
-    absolute error <= ``abseps`` at 3 standard errors). Tests with zero variance (e.g. gamma > 0
-    when every event is at the first event time) are left out. ``z`` is the signed z of the
-    winner (the first of equal |z|), ``chisq`` its square.
+    m = max |z_a|, p = 1 - P(max |Z_a| < m) for Z ~ N(0, correlation) (:func:`max_abs_normal_sf`:
+    exact quadrature when the correlation has rank <= 3, as for the default combos; otherwise a
+    fixed-seed quasi-Monte Carlo integral, absolute error <= ``abseps`` at 3 standard errors).
+    Tests with zero variance (e.g. gamma > 0 when every event is at the first event time) are
+    left out. ``z`` is the signed z of the winner (the first of equal |z|), ``chisq`` its square.
     """
     combos = [(_check_exponent(r, "rho"), _check_exponent(g, "gamma")) for r, g in combos]
     if not combos:
@@ -320,16 +321,25 @@ def maxcombo(
 def max_abs_normal_sf(m: float, corr, abseps: float = MAXCOMBO_ABSEPS) -> float:
     """P(max_a |Z_a| >= m) for Z ~ N(0, corr), deterministic.
 
-    Spherical-radial integration: with corr = A A' (A of full column rank r, from the
-    eigendecomposition, so a singular corr is fine) and Z = A X, X = R u with u uniform on the
-    sphere and R^2 ~ chi-square(r), P(max |Z| < m) = E_u[F_r(m^2 / max_a (A u)_a^2)] with F_r the
-    chi-square(r) CDF. The expectation over u is averaged over ``MAXCOMBO_REPLICATES``
+    For corr of rank <= 3 (MaxCombo's four Fleming-Harrington tests always are) the exact
+    quadrature of :func:`walkback.max_abs_normal.max_abs_normal_sf_low_rank`
+    (~1e-12; ``abseps`` unused), the numeric core the Monte Carlo engine shares.
+
+    Higher ranks: spherical-radial integration: with corr = A A' (A of full column rank r, from
+    the eigendecomposition, so a singular corr is fine) and Z = A X, X = R u with u uniform on
+    the sphere and R^2 ~ chi-square(r), P(max |Z| < m) = E_u[F_r(m^2 / max_a (A u)_a^2)] with F_r
+    the chi-square(r) CDF. The expectation over u is averaged over ``MAXCOMBO_REPLICATES``
     independently scrambled Sobol sets (seeded by ``MAXCOMBO_SEED``), doubling their size until
     3 standard errors of the mean are <= ``abseps`` (or 2^17 points per set).
     """
     corr = np.asarray(corr, dtype=float)
     if not (np.isfinite(m) and m >= 0 and abseps > 0):
         raise ValueError(f"need a finite m >= 0 and abseps > 0, got m={m}, abseps={abseps}")
+    if corr.ndim != 2 or corr.shape[0] != corr.shape[1] or not np.isfinite(corr).all():
+        raise ValueError(f"corr must be a finite square matrix, got shape {corr.shape}")
+    exact = max_abs_normal_sf_low_rank(float(m), np.ascontiguousarray((corr + corr.T) / 2.0))
+    if not math.isnan(exact):
+        return float(exact)
     ev, vec = np.linalg.eigh((corr + corr.T) / 2.0)
     keep = ev > 1e-10 * ev.max()
     a = vec[:, keep] * np.sqrt(ev[keep])  # corr = a a'

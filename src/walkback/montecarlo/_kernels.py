@@ -30,6 +30,7 @@ from numba import njit, prange
 from walkback.montecarlo._cox_kernels import _cox
 from walkback.montecarlo._km_kernels import CONF_LOG, CONF_LOGLOG, CONF_PLAIN, TOL, _arm_curve
 from walkback.montecarlo._sim_kernel import _simulate_one
+from walkback.montecarlo._test_kernels import weighted_tests
 
 __all__ = [
     "COLUMNS",
@@ -71,8 +72,9 @@ NCOL = len(COLUMNS)
 
 # ---- one replicate
 @njit(cache=True, error_model="numpy")
-def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out, work):
-    """Analyse one replicate into ``out``; ``work`` is scratch space of shape (15, ndays + 1)."""
+def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out, work, tests, tout):
+    """Analyse one replicate into ``out`` and the weighted tests ``tests`` (kinds, rhos, gammas,
+    MaxCombo's rhos and gammas) into ``tout``; ``work`` is scratch of shape (15, ndays + 1)."""
     c1 = work[0]
     c0 = work[1]
     e1 = work[2]
@@ -154,6 +156,8 @@ def _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out, work):
     out[14] = var
     # start Newton at the one-step (log-rank) estimate of the log HR: fewer iterations, same optimum
     _cox(n1, n0, d1, d0, nd, efron, o_e / var if var > 0 else 0.0, out, 10)
+    kinds, rhos, gammas, combo_rho, combo_gamma = tests
+    weighted_tests(kinds, rhos, gammas, combo_rho, combo_gamma, n1, n0, d1, d0, nd, tout)
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -179,17 +183,20 @@ def simulate_and_analyse(
     inv_shape,
     scale,
     hr,
+    delay_h,
     ndays,
     conf,
     z,
     efron,
     tau,
+    tests,
     keep_data,
     lanes,
 ):
     """Simulate and analyse a block of replicates (rows of the random-number arrays)."""
     b, n = u_cell.shape
     out = np.full((b, NCOL), np.nan)
+    tout = np.full((b, tests[0].shape[0], 4), np.nan)
     times = np.zeros((b, n if keep_data else 1), np.int64)
     events = np.zeros((b, n if keep_data else 1), np.int64)
     arms = np.zeros((b, n if keep_data else 1), np.bool_)
@@ -222,29 +229,46 @@ def simulate_and_analyse(
                 inv_shape,
                 scale,
                 hr,
+                delay_h,
                 time,
                 event,
                 treated,
             )
-            _analyse_one(time, event, treated, ndays, conf, z, efron, tau, out[r], work)
+            _analyse_one(
+                time, event, treated, ndays, conf, z, efron, tau, out[r], work, tests, tout[r]
+            )
             if keep_data:
                 times[r] = time
                 events[r] = event
                 arms[r] = treated
-    return out, times, events, arms
+    return out, tout, times, events, arms
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
-def analyse_block(time, event, treated, ndays, conf, z, efron, tau, lanes):
+def analyse_block(time, event, treated, ndays, conf, z, efron, tau, tests, lanes):
     """Analyse given data: rows are replicates, integer times (days) in [0, ndays)."""
     b = time.shape[0]
     out = np.full((b, NCOL), np.nan)
+    tout = np.full((b, tests[0].shape[0], 4), np.nan)
     lanes = max(1, min(b, lanes))
     for lane in prange(lanes):
         work = np.empty((15, ndays + 1))
         for r in range(lane, b, lanes):
-            _analyse_one(time[r], event[r], treated[r], ndays, conf, z, efron, tau, out[r], work)
-    return out
+            _analyse_one(
+                time[r],
+                event[r],
+                treated[r],
+                ndays,
+                conf,
+                z,
+                efron,
+                tau,
+                out[r],
+                work,
+                tests,
+                tout[r],
+            )
+    return out, tout
 
 
 @njit(cache=True, error_model="numpy")

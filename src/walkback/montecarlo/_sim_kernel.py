@@ -35,6 +35,7 @@ def _simulate_one(
     inv_shape,
     scale,
     hr,
+    delay_h,
     time_out,
     event_out,
     treated_out,
@@ -42,6 +43,8 @@ def _simulate_one(
     """One trial, as simulate.simulate: recruitment order statistics, stratified permuted blocks
     (sequential draws within a block: P(treatment) = treatment slots left / slots left), monthly
     follow-up with dropout, and the primary outcome's event day ceil(t) if within follow-up.
+    ``delay_h`` > 0 (the baseline cumulative hazard at the delay) gives a delayed effect: the
+    treated arm's hazard equals the control's until then and is ``hr`` times it afterwards.
     Lookup tables (by recruitment day and by months followed) replace repeated arithmetic."""
     n = u_cell.shape[0]
     ncell = cell_cum.shape[0]
@@ -89,7 +92,10 @@ def _simulate_one(
         fu = fu_by_months[months]
         rate = 1.0 + (hr - 1.0) * treated
         # event day ceil(t); an event when it is at or before the last report
-        latent = scale * (e_event[i] / rate) ** inv_shape
+        h = e_event[i] / rate
+        if delay_h > 0.0 and treated:  # H(t) = H0(t) up to the delay D, then H0(D) + hr (...)
+            h = e_event[i] if e_event[i] <= delay_h else delay_h + (e_event[i] - delay_h) / rate
+        latent = scale * h**inv_shape
         day = math.ceil(min(latent, fu + 1.0))
         time_out[i] = min(day, fu)
         event_out[i] = day <= fu

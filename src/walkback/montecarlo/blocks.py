@@ -18,6 +18,7 @@ from statistics import NormalDist
 import numpy as np
 
 from walkback.exceptions import WalkbackError
+from walkback.max_abs_normal import MAXCOMBO_COMBOS
 from walkback.montecarlo.settings import CONF_CODES, MonteCarloSettings
 
 CHUNK = 64
@@ -114,7 +115,7 @@ def run_block(settings: MonteCarloSettings, first: int, count: int, keep_data: b
     arrays = [a[:count] for a in arrays]
     s = settings
     admin, fu, threshold, per_unit = _tables(s)
-    out, times, events, arms = K.simulate_and_analyse(
+    out, tout, times, events, arms = K.simulate_and_analyse(
         *arrays,
         np.asarray(s.cum_rate),
         np.asarray(s.rate_edges),
@@ -131,24 +132,29 @@ def run_block(settings: MonteCarloSettings, first: int, count: int, keep_data: b
         1.0 / s.shape,
         s.scale,
         s.hr,
+        (s.delay / s.scale) ** s.shape if s.delay > 0 else 0.0,
         s.ndays,
         CONF_CODES[s.conf_type],
         z_value(1 - s.alpha),
         s.ties == "efron",
         s.tau,
+        kernel_tests(s.test_params),
         keep_data,
         4 * default_threads(),
     )
     if np.isnan(out[:, 0]).any():  # a kernel row that never ran: never silently pass it on
         raise WalkbackError("internal error: a Monte Carlo replicate was not computed")
-    table = finish(out, s, first)
+    table = finish(out, s, first, tout)
     if keep_data:
         return table, (times, events.astype(np.int64), arms)
     return table
 
 
-def finish(out: np.ndarray, s: MonteCarloSettings, first: int = 0) -> dict[str, np.ndarray]:
-    """Per-replicate columns: the kernel's plus HR, CIs and p-values (as the single estimators)."""
+def finish(
+    out: np.ndarray, s: MonteCarloSettings, first: int = 0, tout: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
+    """Per-replicate columns: the kernel's plus HR, CIs and p-values (as the single estimators),
+    then per weighted test ``NAME_z``, ``NAME_chisq``, ``NAME_p`` (and ``maxcombo_winner``)."""
     from walkback.montecarlo._kernels import COLUMNS, p_values
 
     t: dict[str, np.ndarray] = {"replicate": np.arange(first, first + len(out), dtype=np.int64)}
@@ -165,7 +171,31 @@ def finish(out: np.ndarray, s: MonteCarloSettings, first: int = 0) -> dict[str, 
     t["rmst_difference"] = t["rmst_treatment"] - t["rmst_control"]
     for c in ("n_treatment", "n_control", "events_treatment", "events_control", "cox_iterations"):
         t[c] = t[c].astype(np.int64)
+    for i, (name, (kind, _, _)) in enumerate(zip(s.tests, s.test_params, strict=True)):
+        for j, field in enumerate(("z", "chisq", "p")):
+            t[f"{name}_{field}"] = tout[:, i, j].copy()
+        if kind == "maxcombo":
+            names = np.array([_fh_name(r, g) for r, g in MAXCOMBO_COMBOS] + [""])
+            code = tout[:, i, 3]
+            t[f"{name}_winner"] = names[np.where(np.isnan(code), -1, code).astype(np.int64)]
     return t
+
+
+def kernel_tests(parsed: tuple[tuple[str, float, float], ...]):
+    """The kernels' form of the tests: kind codes, rhos, gammas, MaxCombo's rhos and gammas."""
+    from walkback.montecarlo._test_kernels import KIND_CODES
+
+    return (
+        np.array([KIND_CODES[k] for k, _, _ in parsed], dtype=np.int64),
+        np.array([r for _, r, _ in parsed], dtype=float),
+        np.array([g for _, _, g in parsed], dtype=float),
+        np.array([r for r, _ in MAXCOMBO_COMBOS], dtype=float),
+        np.array([g for _, g in MAXCOMBO_COMBOS], dtype=float),
+    )
+
+
+def _fh_name(rho: float, gamma: float) -> str:
+    return f"fh({rho:g},{gamma:g})"
 
 
 def z_value(conf_level: float) -> float:

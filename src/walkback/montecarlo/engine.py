@@ -73,7 +73,7 @@ def run(
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     block = max(CHUNK, -(-int(block) // CHUNK) * CHUNK)
-    acc = _Accumulator(settings.hr, settings.alpha)
+    acc = _Accumulator(settings.hr, settings.alpha, tests=settings.tests)
     writer = _Writer(out) if out is not None else None
     t0 = time.perf_counter()
     try:

@@ -27,7 +27,8 @@ def schoenfeld_events(hr: float, power: float, alpha: float, treated_share: floa
 
 def power_grid(grid: list[MonteCarloSettings], replicates: int, **run_options) -> list[dict]:
     """Simulated power (log-rank and Cox) at each grid point, with Monte Carlo SEs and the
-    Schoenfeld power at the simulated mean number of events."""
+    Schoenfeld power at the simulated mean number of events; with weighted tests in the
+    settings, ``tests``: {name: {power, power_mcse}}."""
     rows = []
     for s in grid:
         d = run(s, replicates, **run_options).to_dict()
@@ -47,6 +48,16 @@ def power_grid(grid: list[MonteCarloSettings], replicates: int, **run_options) -
                 "power_schoenfeld": schoenfeld_power(s.hr, d["events_mean"], s.alpha, share),
                 "hr_median": d["hr_median"],
                 "seconds": d["seconds"],
+                **(
+                    {
+                        "tests": {
+                            name: {k: t[k] for k in ("power", "power_mcse")}
+                            for name, t in d["tests"].items()
+                        }
+                    }
+                    if "tests" in d
+                    else {}
+                ),
             }
         )
     return rows

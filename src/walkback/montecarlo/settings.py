@@ -40,6 +40,9 @@ class MonteCarloSettings:
     ties: str
     alpha: float
     tau: float
+    delay: float = 0.0  # days before the treatment's HR applies (0: proportional hazards)
+    tests: tuple[str, ...] = ()  # weighted tests, named as `analyze --test` names them
+    test_params: tuple[tuple[str, float, float], ...] = ()  # (kind, rho, gamma) of each test
 
     @property
     def ndays(self) -> int:
@@ -57,9 +60,16 @@ def settings_from_spec(
     ties: str | None = None,
     alpha: float | None = None,
     tau: float | None = None,
+    delay: float = 0.0,
+    tests=(),
 ) -> MonteCarloSettings:
     """Monte Carlo settings for ``spec`` (calibrated model unless given), with optional overrides:
-    ``n`` participants per trial, primary-outcome ``hr``, analysis conventions and RMST ``tau``."""
+    ``n`` participants per trial, primary-outcome ``hr``, analysis conventions and RMST ``tau``.
+
+    ``delay`` (days, >= 0): the treated arm's hazard equals the control's until then and is
+    ``hr`` times it afterwards (a delayed effect; 0 keeps proportional hazards). ``tests``: names
+    as ``analyze --test`` takes them (``logrank``, ``fh(RHO,GAMMA)``, ``gehan``,
+    ``tarone-ware``, ``peto``, ``maxcombo``), each run on every replicate; repeats are dropped."""
     if model is None:
         from walkback.calibrate import calibrate
 
@@ -92,6 +102,11 @@ def settings_from_spec(
     alpha = spec.alpha if alpha is None else float(alpha)
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    delay = float(delay)
+    if not (delay >= 0 and math.isfinite(delay)):
+        raise ValueError(f"delay must be a finite number of days >= 0, got {delay}")
+    tests = tuple(dict.fromkeys(str(t).strip() for t in tests))
+    params = tuple(parse_test_name(name) for name in tests)  # ValueError naming the test
     return MonteCarloSettings(
         seed=int(seed),
         n=n,
@@ -115,4 +130,15 @@ def settings_from_spec(
         ties=ties,
         alpha=alpha,
         tau=float(tau),
+        delay=delay,
+        tests=tests,
+        test_params=params,
     )
+
+
+def parse_test_name(name: str) -> tuple[str, float, float]:
+    """``analyze --test``'s parser: (kind, rho, gamma) for a test name; ValueError if unknown.
+    (Imported only when tests are asked for: it loads the estimators package.)"""
+    from walkback.analysis.tests import parse_test
+
+    return parse_test(name)
