@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 import walkback.cli.analyze as analyze
+import walkback.cli.check as check
 import walkback.cli.montecarlo as montecarlo
 import walkback.cli.reconstruct as reconstruct
 import walkback.cli.report as report
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         subgroups,
         trial_model,
         montecarlo,
+        check,
         safety_economics,
         report,
         reconstruct,
