@@ -11,9 +11,9 @@ Default checks (``check`` says which applies):
 * a target: the model's expected value agrees with the published one within the target's printed
   precision plus 3 MCSE (for a target the calibration solves for, the MCSE combined with the
   calibration's own Monte Carlo error over its pool of simulated trials). The mean is taken
-  on the statistic's scale (geometric for HRs and medians, the normal quantile for p-values; see :mod:`walkback.checks.statistics`) and
-  transformed back, so that a skewed sampling distribution is summarised where it is centred;
-  the MCSE is transformed by the delta method;
+  on the statistic's scale (geometric for HRs and medians, the normal quantile for p-values;
+  see :mod:`walkback.checks.statistics`) and transformed back, so that a skewed sampling
+  distribution is summarised where it is centred; the MCSE is transformed by the delta method;
 * ``hr_ci_coverage``: within the binomial 99% range of the nominal level for N replicates;
 * the others are reported, and checked only when ``--expect`` gives them a range.
 
