@@ -247,7 +247,7 @@ def calibrate(
     payload = cached(
         "calibration",
         cache_key(spec, replicates, seed),
-        lambda: _solve(spec, replicates, seed, progress).to_dict(),
+        lambda: solve(spec, replicates, seed, progress).to_dict(),
         what=f"calibration of {spec.name}",
         spec_source=spec.source,
     )
@@ -277,7 +277,13 @@ def calibration_from_dict(spec: TrialSpec, d: dict) -> Calibration:
     )
 
 
-def _solve(spec: TrialSpec, replicates: int, seed: int, progress) -> Calibration:
+def solve(
+    spec: TrialSpec,
+    replicates: int = CALIBRATION_REPLICATES,
+    seed: int = CALIBRATION_SEED,
+    progress=None,
+) -> Calibration:
+    """Solve the calibration from scratch (no cache); :func:`calibrate` caches this."""
     unknowns = calibration_unknowns(spec)
     pool = _pool(spec, replicates, seed)
     ev = _Evaluator(spec, pool)

@@ -57,14 +57,17 @@ def compute_spread(
     replicates: int = SPREAD_REPLICATES,
     seed: int = SPREAD_SEED,
     progress: Callable[[int, int], None] | None = None,
+    model=None,
 ) -> dict:
-    """``{"targets": {name: {"scale", "sd", "n"}}, ...}`` from ``replicates`` simulated trials."""
+    """``{"targets": {name: {"scale", "sd", "n"}}, ...}`` from ``replicates`` simulated trials
+    (``model`` defaults to the spec's calibrated model)."""
     from walkback.calibrate import calibrate
     from walkback.exceptions import EstimationError
     from walkback.simulate import simulate
     from walkback.targets import arrays_from_frame, target_value
 
-    model = calibrate(spec).model
+    if model is None:
+        model = calibrate(spec).model
     targets = [t for t in spec.targets if not t.derived]
     values: dict[str, list[float]] = {t.name: [] for t in targets}
     for i in range(replicates):

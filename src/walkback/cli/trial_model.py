@@ -226,9 +226,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print(file=sys.stderr)
         prov = provenance(spec, label, None, twin=True)
     rep = reproduce(spec, frame, label, names, tolerance=args.tolerance, provenance=prov)
-    if args.out_dir is not None:
-        written = write_reports(rep, args.out_dir)
-        print(f"wrote {', '.join(map(str, written))}", file=sys.stderr)
+    if args.out_dir is not None:  # only where asked: never over a checkout's committed reports
+        write_reports(rep, args.out_dir)
     if args.json:
         print(json.dumps(rep.to_dict(), indent=2, sort_keys=True, allow_nan=False))
     else:
