@@ -187,7 +187,7 @@ def _binomial_range(n: int, p: float, level: float) -> tuple[float, float]:
     return float(stats.binom.ppf(a, n, p) / n), float(stats.binom.isf(a, n, p) / n)
 
 
-def _median_mcse(x: np.ndarray) -> float:
+def median_mcse(x: np.ndarray) -> float:
     """MCSE of a sample median from the distribution-free 95% order-statistic interval."""
     s = np.sort(x)
     n = s.size
@@ -233,7 +233,7 @@ def summarise(
             "Hazard ratio, median of the estimates",
             None,
             _f(float(np.median(hr))),
-            _f(_median_mcse(hr)),
+            _f(median_mcse(hr)),
             _f(lo),
             _f(hi),
             "reported",

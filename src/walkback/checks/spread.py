@@ -26,6 +26,7 @@ from walkback.spec import TrialSpec
 SPREAD_REPLICATES = 200
 SPREAD_SEED = 1_000_000
 SPREAD_CODE = (
+    "estimators",
     "simulate.py",
     "secondary_draws.py",
     "targets.py",
