@@ -126,3 +126,17 @@ def test_data_that_are_not_the_twin_say_so(tmp_path, capsys, spec):
 def test_bad_tolerance_exits_2(capsys):
     code, _, err = run(["reproduce", "--data", TWIN, "--tolerance", "loose"], capsys)
     assert code == 2 and "--tolerance" in err and err.count("\n") == 1
+
+
+def test_not_reached_in_both_passes_and_in_one_fails(spec, spread):
+    import dataclasses
+
+    t = spec.target("median_activity_limiting_intervention")
+    nr = dataclasses.replace(t, value=float("nan"), ci=None)
+    assert (
+        target_miss(spec, TargetResult(nr, TargetValue(float("nan")), False), spread).miss_se == 0
+    )
+    one = target_miss(spec, TargetResult(nr, TargetValue(300.0, 200.0, 400.0), False), spread)
+    assert one.miss_se is None
+    other = target_miss(spec, TargetResult(t, TargetValue(float("nan")), False), spread)
+    assert other.miss_se is None

@@ -66,8 +66,10 @@ def target_miss(spec: TrialSpec, r: TargetResult, spread: dict, data=None) -> Mi
     entry = check_for(t.statistic)
     scale = scale_of(t.statistic)
     pub = published(t)
+    if pub is None and not _finite(v.estimate):  # e.g. a median not reached in both
+        return Miss(scale.name, None, "not reached in the paper nor in this dataset", 0.0)
     if pub is None or not _finite(v.estimate):
-        return Miss(scale.name, None, "not comparable (not reached or not a number)", None)
+        return Miss(scale.name, None, "reached in one of the paper and this dataset only", None)
     if entry.dataset_miss is not None and data is not None:
         z = entry.dataset_miss(t, data)
         if z is not None and math.isfinite(z):
