@@ -119,6 +119,7 @@ STATISTIC_CHECKS: dict[str, StatisticCheck] = {
     "km_median": StatisticCheck("log", _primary(lambda t, tab: tab[f"median_{t.arm}"])),
     "cox_hr": StatisticCheck("log", _primary(lambda t, tab: tab["hr"])),
     "cox_p": StatisticCheck("z", _primary(lambda t, tab: tab["p_cox"]), fixed_sd=1.0),
+    "logrank_p": StatisticCheck("z", _primary(lambda t, tab: tab["p_logrank"]), fixed_sd=1.0),
     "events": StatisticCheck("identity", _primary(_events)),
     "mean": StatisticCheck("identity"),
     "sd": StatisticCheck("log"),
