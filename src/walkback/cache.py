@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -61,7 +62,8 @@ def entry_path(kind: str, key: dict) -> Path | None:
     if root is None:
         return None
     short = entry_digest(key, {})[:24]
-    return root / kind / f"{key.get('spec', 'spec')}-{short}.json"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(key.get("spec", "spec")))[:40]
+    return root / kind / f"{name}-{short}.json"
 
 
 def shipped_path(kind: str, spec_source: str) -> Path | None:
