@@ -151,8 +151,8 @@ def provenance(spec: TrialSpec, data_label: str, sidecar: dict | None, twin: boo
             "independently on the same file, gives the same figures (tests/reference/twin/)."
         )
     return (
-        f"The data are {data_label}, not the synthetic twin: passing means these data give the "
-        "published figures under the conventions below."
+        f"The data are {data_label}, not the synthetic twin: a pass means these data agree with "
+        "the published figure under the conventions and tolerance below."
     )
 
 
@@ -230,9 +230,16 @@ def render_text(rep: Reproduction) -> str:
     out += [
         "",
         f"{c['pass']} passed, {c['fail']} failed, {c['missing']} not computable: "
-        + ("ALL TARGETS REPRODUCED" if rep.all_passed else "NOT ALL TARGETS REPRODUCED"),
+        + _verdict(rep),
     ]
     return "\n".join(out)
+
+
+def _verdict(rep: Reproduction) -> str:
+    if rep.tolerance == "sampling":
+        ok = "ALL TARGETS WITHIN SAMPLING ERROR"
+        return ok if rep.all_passed else "NOT " + ok
+    return "ALL TARGETS REPRODUCED" if rep.all_passed else "NOT ALL TARGETS REPRODUCED"
 
 
 def _conventions(rep: Reproduction) -> str:
