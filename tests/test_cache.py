@@ -15,7 +15,7 @@ import pytest
 import walkback.cache as cache
 from walkback import calibrate as cal_module
 from walkback.calibrate import CALIBRATION_CODE, cache_key, calibrate
-from walkback.checks.spread import SPREAD_REPLICATES, SPREAD_SEED, spread_key
+from walkback.checks.spread import SPREAD_CODE, SPREAD_REPLICATES, SPREAD_SEED, spread_key
 from walkback.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -154,4 +154,37 @@ print("\\n".join(sorted(files)))
     ).stdout.split()
     assert "calibrate.py" in out and "draws.py" in out
     covered = [p for p in out if any(p == c or p.startswith(c + "/") for c in CALIBRATION_CODE)]
+    assert covered == out, sorted(set(out) - set(covered))
+
+
+def test_spread_code_covers_every_function_a_spread_calls():
+    """The same for the model's sampling spread (a few simulated trials are enough to run every
+    function it calls)."""
+    script = """
+import sys
+from pathlib import Path
+import walkback
+from walkback.calibrate import calibrate
+from walkback.checks.spread import compute_spread
+from walkback.spec import load_spec
+root = Path(walkback.__file__).parent
+spec = load_spec("walkback")
+model = calibrate(spec).model
+files = set()
+def prof(frame, event, arg):
+    if event == "call" and frame.f_code.co_flags & 1:
+        f = frame.f_code.co_filename
+        if f.startswith(str(root)):
+            files.add(Path(f).relative_to(root).as_posix())
+sys.setprofile(prof)
+compute_spread(spec, replicates=2, model=model)
+sys.setprofile(None)
+print("\\n".join(sorted(files)))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout.split()
+    parts = CALIBRATION_CODE + SPREAD_CODE
+    assert "simulate.py" in out and "targets.py" in out
+    covered = [p for p in out if any(p == c or p.startswith(c + "/") for c in parts)]
     assert covered == out, sorted(set(out) - set(covered))
