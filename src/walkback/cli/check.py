@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from walkback.cli._common import EXIT_OK, SPEC_HELP, _pos_int
+from walkback.cli._common import EXIT_OK, SPEC_HELP, _nonneg_int, _pos_int
 
 EXIT_OUT_OF_RANGE = 1
 
@@ -48,18 +48,12 @@ def add_parser(sub) -> None:
     c.add_argument(
         "--replicates", type=_pos_int, required=True, metavar="N", help="simulated trials"
     )
-    c.add_argument("--seed", type=_pos_int_or_zero, required=True, metavar="K", help="seed")
+    c.add_argument("--seed", type=_nonneg_int, required=True, metavar="K", help="seed")
     c.add_argument("--expect", metavar="FILE.toml", help="[expect] name = [lower, upper] ranges")
     c.add_argument("--workers", type=_pos_int, default=1, metavar="K", help="worker processes")
     c.add_argument("--json", action="store_true", help="print JSON instead of a table")
     c.add_argument("--timing", action="store_true", help="add the run time (JSON 'seconds')")
     c.set_defaults(func=_cmd_check)
-
-
-def _pos_int_or_zero(text: str) -> int:
-    from walkback.cli._common import _nonneg_int
-
-    return _nonneg_int(text)
 
 
 def progress_bar(stream):
