@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test reproduce reference lint clean
+.PHONY: install test reproduce reference lint clean calibration
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,7 @@ $(BIN)/python:
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m walkback.warmup   # compile the numba kernels now, not in the first run
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -50,6 +51,12 @@ reference: install
 	Rscript tests/reference/counting/counting.R
 	$(BIN)/python tests/reference/twin/export_targets.py
 	Rscript tests/reference/twin/twin_check.R
+
+## calibration: rewrite the packaged specs' shipped calibration and sampling spread
+## (src/walkback/trials/*.json); needed after changing a packaged spec or the code that
+## calibrates or simulates (tests/test_cache.py fails while they are stale)
+calibration: install
+	$(BIN)/python -m walkback.warmup --write-shipped
 
 lint: install
 	$(BIN)/python -m ruff check src tests benchmarks

@@ -15,11 +15,8 @@ to 6 significant figures so that results do not hang on the last bits of a root 
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -198,6 +195,37 @@ def calibration_unknowns(spec: TrialSpec) -> list[tuple[str, Param]]:
 
 _CACHE: dict[tuple, Calibration] = {}
 
+# the code a calibration's numbers depend on: an edit to any of it invalidates cached entries
+# (tests/test_cache.py checks that every walkback function a calibration calls is in here)
+CALIBRATION_CODE = (
+    "calibrate.py",
+    "model.py",
+    "draws.py",
+    "spec",
+    "estimators/cox_counts.py",
+    "estimators/kaplan_meier.py",
+    "estimators/_checks.py",
+    "estimators/_dist.py",
+    "_typing.py",
+    "exceptions.py",
+)
+
+
+def cache_key(spec: TrialSpec, replicates: int, seed: int) -> dict:
+    """What a calibration is computed from: the spec's bytes, the code, numpy's generators and
+    the Monte Carlo settings (see :mod:`walkback.cache`)."""
+    from walkback.cache import code_digest
+
+    return {
+        "spec": spec.name,
+        "spec_sha256": spec.sha256,
+        "code_sha256": code_digest(CALIBRATION_CODE),
+        "numpy": np.__version__,
+        "walkback": __version__,
+        "replicates": replicates,
+        "seed": seed,
+    }
+
 
 def calibrate(
     spec: TrialSpec,
@@ -208,17 +236,57 @@ def calibrate(
 ) -> Calibration:
     """Solve the spec's free parameters and tabulate expected vs published for every target.
 
-    Results are cached per (spec file hash, walkback version, replicates, seed): in memory, and on
-    disk in ``$WALKBACK_CACHE_DIR`` (default ``~/.cache/walkback``; ``WALKBACK_NO_CACHE=1`` turns
-    the disk cache off). A cached result is the same numbers the solver would give.
+    Results are cached in memory and on disk (:mod:`walkback.cache`), keyed by a digest of the
+    spec, the calibration code, numpy's version, ``replicates`` and ``seed``, and checked
+    against their own digest: an entry that does not match is recomputed, with a note on
+    stderr. The packaged spec's calibration is shipped with the package. A cached result is the
+    same numbers the solver would give.
     """
+    from walkback.cache import cached
+
     key = (spec.sha256, replicates, seed)
     if key in _CACHE:
         return _CACHE[key]
-    cached = _read_disk_cache(spec, replicates, seed)
-    if cached is not None:
-        _CACHE[key] = cached
-        return cached
+    payload = cached(
+        "calibration",
+        cache_key(spec, replicates, seed),
+        lambda: solve(spec, replicates, seed, progress).to_dict(),
+        what=f"calibration of {spec.name}",
+        spec_source=spec.source,
+    )
+    cal = calibration_from_dict(spec, payload)
+    _CACHE[key] = cal
+    return cal
+
+
+def calibration_from_dict(spec: TrialSpec, d: dict) -> Calibration:
+    """A Calibration rebuilt from ``Calibration.to_dict()`` output for ``spec``."""
+    solved = {k: float(v) for k, v in d["solved"].items()}
+    nan = float("nan")
+    rows = tuple(
+        CalibrationRow(**{**r, "expected": nan if r["expected"] is None else r["expected"]})
+        for r in d["targets"]
+    )
+    mc = d["monte_carlo"]
+    return Calibration(
+        spec.name,
+        spec.sha256,
+        model_from_spec(spec, solved),
+        solved,
+        rows,
+        mc["replicates"],
+        mc["seed"],
+        tuple(d["notes"]),
+    )
+
+
+def solve(
+    spec: TrialSpec,
+    replicates: int = CALIBRATION_REPLICATES,
+    seed: int = CALIBRATION_SEED,
+    progress=None,
+) -> Calibration:
+    """Solve the calibration from scratch (no cache); :func:`calibrate` caches this."""
     unknowns = calibration_unknowns(spec)
     pool = _pool(spec, replicates, seed)
     ev = _Evaluator(spec, pool)
@@ -247,53 +315,7 @@ def calibrate(
         f"Calibrated parameters solve expected = published over {replicates} pooled simulated "
         f"trials (seed {seed}), rounded to 6 significant figures.",
     )
-    cal = Calibration(spec.name, spec.sha256, model, solved, tuple(rows), replicates, seed, notes)
-    _CACHE[key] = cal
-    _write_disk_cache(cal)
-    return cal
-
-
-def _cache_path(spec_sha: str, replicates: int, seed: int) -> Path | None:
-    if os.environ.get("WALKBACK_NO_CACHE"):
-        return None
-    root = Path(os.environ.get("WALKBACK_CACHE_DIR") or Path.home() / ".cache" / "walkback")
-    return root / "calibration" / f"{spec_sha[:20]}-v{__version__}-r{replicates}-s{seed}.json"
-
-
-def _read_disk_cache(spec: TrialSpec, replicates: int, seed: int) -> Calibration | None:
-    path = _cache_path(spec.sha256, replicates, seed)
-    if path is None or not path.is_file():
-        return None
-    try:
-        d = json.loads(path.read_text())
-        if d["spec_sha256"] != spec.sha256:
-            return None
-        solved = {k: float(v) for k, v in d["solved"].items()}
-        rows = tuple(
-            CalibrationRow(
-                **{**r, "expected": float("nan") if r["expected"] is None else r["expected"]}
-            )
-            for r in d["targets"]
-        )
-        model = model_from_spec(spec, solved)
-        return Calibration(
-            spec.name, spec.sha256, model, solved, rows, replicates, seed, tuple(d["notes"])
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None  # an unreadable cache entry is simply recomputed
-
-
-def _write_disk_cache(cal: Calibration) -> None:
-    path = _cache_path(cal.spec_sha256, cal.replicates, cal.seed)
-    if path is None:
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(cal.to_dict(), indent=1, sort_keys=True))
-        os.replace(tmp, path)  # atomic: concurrent workers never read half a file
-    except OSError:
-        pass  # a read-only home directory only costs the recomputation
+    return Calibration(spec.name, spec.sha256, model, solved, tuple(rows), replicates, seed, notes)
 
 
 def _solve_one(spec: TrialSpec, ev: _Evaluator, solved: dict, key: str, target: Target) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +18,18 @@ from walkback.io import read_trial
 from walkback.spec import TrialSpec
 from walkback.targets import TargetResult, arrays_from_frame, evaluate
 
+TOLERANCES = ("printed", "sampling")
+
 
 @dataclass(frozen=True)
 class Reproduction:
     spec: TrialSpec
     data_label: str
     results: tuple[TargetResult, ...]
+    provenance: str = ""
+    tolerance: str = "printed"
+    misses: dict = field(default_factory=dict)  # sampling tolerance: target name -> Miss
+    family: dict | None = None  # sampling tolerance: the family-wise adjustment
 
     @property
     def all_passed(self) -> bool:
@@ -39,6 +45,9 @@ class Reproduction:
                 "citation": self.spec.citation,
             },
             "data": self.data_label,
+            "provenance": self.provenance,
+            "tolerance": self.tolerance,
+            **({"family": self.family} if self.family else {}),
             "conventions": {
                 "conf_type": self.spec.conf_type,
                 "ties": self.spec.ties,
@@ -48,7 +57,12 @@ class Reproduction:
             "counts": {
                 s: sum(r.status == s for r in self.results) for s in ("pass", "fail", "missing")
             },
-            "targets": [r.to_dict() for r in self.results],
+            "targets": [
+                {**r.to_dict(), **self.misses[r.target.name].to_dict()}
+                if r.target.name in self.misses
+                else r.to_dict()
+                for r in self.results
+            ],
         }
 
 
@@ -95,12 +109,61 @@ def check_target_names(spec: TrialSpec, names: list[str]) -> None:
 
 
 def reproduce(
-    spec: TrialSpec, frame: pd.DataFrame, data_label: str, names: list[str] | None = None
+    spec: TrialSpec,
+    frame: pd.DataFrame,
+    data_label: str,
+    names: list[str] | None = None,
+    *,
+    tolerance: str = "printed",
+    spread: dict | None = None,
+    provenance: str = "",
 ) -> Reproduction:
+    """Compute every published target on ``frame`` and judge it: at the printed precision, or
+    (``tolerance="sampling"``) within sampling error (:mod:`walkback.checks.sampling`; ``spread``
+    defaults to the model's cached sampling spread)."""
+    if tolerance not in TOLERANCES:
+        raise ValueError(f"tolerance must be one of {', '.join(TOLERANCES)}, got {tolerance!r}")
     if names is not None:
         check_target_names(spec, names)
     data = arrays_from_frame(spec, frame, data_label)
-    return Reproduction(spec, data_label, tuple(evaluate(spec, data, names)))
+    results = evaluate(spec, data, names)
+    if tolerance == "printed":
+        return Reproduction(spec, data_label, tuple(results), provenance)
+    from walkback.checks.sampling import apply_sampling
+
+    if spread is None:
+        from walkback.checks.spread import model_spread
+
+        spread = model_spread(spec)
+    results, misses, family = apply_sampling(spec, results, spread, data)
+    return Reproduction(spec, data_label, tuple(results), provenance, tolerance, misses, family)
+
+
+def provenance(spec: TrialSpec, data_label: str, sidecar: dict | None, twin: bool) -> str:
+    """What a reproduction shows, given where its data came from (a twin's sidecar says so)."""
+    if twin or (sidecar and "make_twin" in str(sidecar.get("generator", ""))):
+        return (
+            f"The data are the {spec.name} synthetic twin, constructed (by a deterministic "
+            "search from the calibrated model) so that its analysis lands on the published "
+            "figures. Reproducing them shows that this analysis pipeline gives the paper's "
+            "numbers from data shaped like the trial's, under the conventions below; it does "
+            "not show that the trial's participant data are known. R survival, run "
+            "independently on the same file, gives the same figures (tests/reference/twin/)."
+        )
+    return (
+        f"The data are {data_label}, not the synthetic twin: a pass means these data agree with "
+        "the published figure under the conventions and tolerance below."
+    )
+
+
+def read_sidecar(path: str | Path) -> dict | None:
+    """The metadata sidecar written beside a data file (``X.json`` for ``X.csv``), if any."""
+    side = Path(path).with_suffix(".json")
+    try:
+        d = json.loads(side.read_text())
+    except (OSError, ValueError):
+        return None
+    return d if isinstance(d, dict) else None
 
 
 # ---- rendering ---------------------------------------------------------------------------------
@@ -120,7 +183,7 @@ def _published(x: float, precision: float) -> str:
     return f"{x:,.{decimals}f}"
 
 
-def rows(rep: Reproduction) -> list[tuple[str, str, str, str, str]]:
+def rows(rep: Reproduction) -> list[tuple[str, ...]]:
     out = []
     for r in rep.results:
         t = r.target
@@ -135,18 +198,29 @@ def rows(rep: Reproduction) -> list[tuple[str, str, str, str, str]]:
                 got += (
                     f" ({_fmt(r.value.lower, t.precision)} to {_fmt(r.value.upper, t.precision)})"
                 )
-        out.append((t.label, pub, got, f"{t.precision:g}", r.status.upper()))
+        if rep.tolerance == "sampling":
+            m = rep.misses.get(t.name)
+            miss = "-" if m is None or m.miss_se is None else f"{m.miss_se:+.2f}"
+            out.append((t.label, pub, got, miss, r.status.upper()))
+        else:
+            out.append((t.label, pub, got, f"{t.precision:g}", r.status.upper()))
     return out
 
 
+def _head(rep: Reproduction) -> tuple[str, ...]:
+    fourth = "Miss (SE)" if rep.tolerance == "sampling" else "Printed precision"
+    return ("Target", "Published", "Reproduced", fourth, "Status")
+
+
 def render_text(rep: Reproduction) -> str:
-    head = ("Target", "Published", "Reproduced", "Printed precision", "Status")
+    head = _head(rep)
     body = rows(rep)
     widths = [max(len(x[i]) for x in [head, *body]) for i in range(5)]
     line = "  ".join(f"{{:{w}}}" for w in widths)
     c = rep.to_dict()["counts"]
     out = [
         f"walkback reproduce: {rep.spec.name} on {rep.data_label}",
+        *([rep.provenance] if rep.provenance else []),
         _conventions(rep),
         "",
         line.format(*head),
@@ -156,18 +230,37 @@ def render_text(rep: Reproduction) -> str:
     out += [
         "",
         f"{c['pass']} passed, {c['fail']} failed, {c['missing']} not computable: "
-        + ("ALL TARGETS REPRODUCED" if rep.all_passed else "NOT ALL TARGETS REPRODUCED"),
+        + _verdict(rep),
     ]
     return "\n".join(out)
+
+
+def _verdict(rep: Reproduction) -> str:
+    if rep.tolerance == "sampling":
+        ok = "ALL TARGETS WITHIN SAMPLING ERROR"
+        return ok if rep.all_passed else "NOT " + ok
+    return "ALL TARGETS REPRODUCED" if rep.all_passed else "NOT ALL TARGETS REPRODUCED"
 
 
 def _conventions(rep: Reproduction) -> str:
     s = rep.spec
     strata = ", ".join(s.analysis_strata) or "none"
-    return (
+    head = (
         f"Conventions: KM CI transform '{s.conf_type}', Cox ties '{s.ties}', strata {strata}, "
-        f"{100 * (1 - s.alpha):g}% intervals. A value passes when it rounds to the published "
-        "figure at its printed precision (CI limits too)."
+        f"{100 * (1 - s.alpha):g}% intervals. "
+    )
+    if rep.tolerance == "sampling":
+        f = rep.family
+        return head + (
+            "Sampling tolerance: a value passes when the published figure lies within "
+            f"{f['critical_z']:.2f} SE of it (miss = (published - reproduced) / SE on the "
+            "statistic's scale; SE from this dataset's CI, else the model's sampling SD, with "
+            f"the published rounding); {f['targets']} targets at the Sidak level "
+            f"{f['per_target_alpha']:.5f} each, family-wise {f['family_alpha']:g}."
+        )
+    return head + (
+        "A value passes when it rounds to the published figure at its printed precision (CI "
+        "limits too)."
     )
 
 
@@ -176,13 +269,18 @@ def render_markdown(rep: Reproduction) -> str:
     out = [
         f"# Reproduction: {s.name}",
         "",
+        *([rep.provenance, ""] if rep.provenance else []),
+        f"Every number the model assumes (not published) is marked as an assumption, with its "
+        f"reason, in the spec: [{SPEC_COPY}]({SPEC_COPY}) (a copy of `{s.source}`, sha256 "
+        f"`{s.sha256[:12]}`).",
+        "",
         f"{s.citation}",
         "",
-        f"Data: `{rep.data_label}`. Spec: `{s.source}` (sha256 `{s.sha256[:12]}`).",
+        f"Data: `{rep.data_label}`.",
         "",
         _conventions(rep),
         "",
-        "| Target | Published | Reproduced | Printed precision | Status |",
+        "| " + " | ".join(_head(rep)) + " |",
         "|---|---|---|---|---|",
     ]
     out += ["| " + " | ".join(r) + " |" for r in rows(rep)]
@@ -201,10 +299,39 @@ def render_markdown(rep: Reproduction) -> str:
     return "\n".join(out) + "\n"
 
 
+SPEC_COPY = "spec.toml"
+
+
+def spec_bytes(spec: TrialSpec) -> bytes:
+    """The bytes of the spec file ``spec`` was read from (checked against its sha256)."""
+    import hashlib
+
+    prefix = "walkback/trials/"
+    if spec.source.startswith(prefix):
+        from importlib import resources
+
+        data = resources.files("walkback.trials").joinpath(spec.source[len(prefix) :]).read_bytes()
+    else:
+        data = Path(spec.source).read_bytes()
+    if hashlib.sha256(data).hexdigest() != spec.sha256:
+        raise ValueError(f"{spec.source} changed since it was read; run again")
+    return data
+
+
 def write_reports(rep: Reproduction, out_dir: str | Path) -> list[Path]:
+    """reproduction.md, reproduction.json and the spec (its assumptions) in ``out_dir``; each
+    file written aside and renamed into place, so a reader never sees half a file."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    md, js = out / "reproduction.md", out / "reproduction.json"
-    md.write_text(render_markdown(rep))
-    js.write_text(json.dumps(rep.to_dict(), indent=2, sort_keys=True) + "\n")
-    return [md, js]
+    files = {
+        out / "reproduction.md": render_markdown(rep).encode(),
+        out / "reproduction.json": (
+            json.dumps(rep.to_dict(), indent=2, sort_keys=True) + "\n"
+        ).encode(),
+        out / SPEC_COPY: spec_bytes(rep.spec),
+    }
+    for path, data in files.items():
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    return list(files)

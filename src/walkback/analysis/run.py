@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
 from walkback.analysis.adjusted import adjusted_curves
@@ -28,6 +27,7 @@ from walkback.estimators import (
 from walkback.estimators import (
     timefix as aeq_times,
 )
+from walkback.estimators._dist import chi2_sf
 from walkback.estimators.weighted import survival_difference
 from walkback.schema import TrialData
 
@@ -212,9 +212,9 @@ def arm_term_tests(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
     return ArmTest(
         lr_chisq=float(lr),
         df=df,
-        p=float(stats.chi2.sf(lr, df)),
+        p=float(chi2_sf(lr, df)),
         wald_chisq=wald,
-        wald_p=float(stats.chi2.sf(wald, df)),
+        wald_p=float(chi2_sf(wald, df)),
         score_chisq=float(score),
-        score_p=float(stats.chi2.sf(score, df)),
+        score_p=float(chi2_sf(score, df)),
     )

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from walkback._json import json_ready
 from walkback._typing import TIES, Ties
 from walkback.design import CovariateSpec, _labels, build_design, missing_mask
 from walkback.estimators import cox
 from walkback.estimators import timefix as aeq_times
+from walkback.estimators._dist import chi2_sf
 from walkback.exceptions import ConvergenceError, DataError, EstimationError
 from walkback.schema import TrialData
 
@@ -202,7 +202,7 @@ def _interaction(by, text, levels, rows, t, e, trial, specs, fit_args) -> Intera
         return Interaction(by, None, df, None, missing, f"interaction not estimable: {exc}")
     chisq = 2.0 * (full.loglik - reduced.loglik)
     note = None if keep.all() else f"{int((~keep).sum())} arm x level cell(s) empty: df reduced"
-    return Interaction(by, float(chisq), df, float(stats.chi2.sf(chisq, df)), missing, note)
+    return Interaction(by, float(chisq), df, float(chi2_sf(chisq, df)), missing, note)
 
 
 def subgroups(

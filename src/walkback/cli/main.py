@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Sequence
 
 import walkback.cli.analyze as analyze
+import walkback.cli.check as check
 import walkback.cli.competing as competing
 import walkback.cli.montecarlo as montecarlo
 import walkback.cli.reconstruct as reconstruct
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         competing,
         trial_model,
         montecarlo,
+        check,
         safety_economics,
         report,
         reconstruct,

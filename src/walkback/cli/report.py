@@ -23,7 +23,12 @@ def add_parser(sub) -> None:
     )
     rp.add_argument("--spec", default="walkback", help=SPEC_HELP)
     rp.add_argument("--data", metavar="FILE", help="participant-level data (default: the twin)")
-    rp.add_argument("--out-dir", default="reports", metavar="DIR", help="default reports")
+    rp.add_argument(
+        "--out-dir",
+        required=True,
+        metavar="DIR",
+        help="folder to write the site to (its files there are replaced)",
+    )
     rp.add_argument(
         "--notebooks", metavar="DIR", help="execute and render every notebook in DIR (omit to skip)"
     )
@@ -33,7 +38,7 @@ def add_parser(sub) -> None:
 def _cmd_report(args: argparse.Namespace) -> int:
     from walkback.plotting.trial_figures import write_figures
     from walkback.report import site
-    from walkback.reproduce import load_data, reproduce, write_reports
+    from walkback.reproduce import load_data, provenance, read_sidecar, reproduce, write_reports
     from walkback.spec import load_spec
 
     spec = load_spec(args.spec)
@@ -41,11 +46,13 @@ def _cmd_report(args: argparse.Namespace) -> int:
         raise UsageError(f"walkback report: error: --notebooks {args.notebooks} is not a folder")
     if args.data:
         frame, label = load_data(spec, args.data), args.data
+        prov = provenance(spec, label, read_sidecar(args.data), twin=False)
     else:
         from walkback.twin import make_twin
 
         frame, label = make_twin(spec).frame, f"{spec.name} synthetic twin"
-    rep = reproduce(spec, frame, label)
+        prov = provenance(spec, label, None, twin=True)
+    rep = reproduce(spec, frame, label, provenance=prov)
     out = Path(args.out_dir)
     written = write_reports(rep, out)
     written += write_figures(spec, frame, out / "figures")

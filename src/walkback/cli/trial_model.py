@@ -59,13 +59,21 @@ def add_parser(sub) -> None:
         help="compare published figures with those computed from data",
         description="Compute every published figure of a trial spec from participant-level data "
         "(the synthetic twin by default, or --data: a real export or a reconstruction with the "
-        "spec's columns) and compare at the printed precision. Writes reproduction.md and "
-        "reproduction.json. Exit code 0 when every target passes, 1 otherwise, 2 for bad input.",
+        "spec's columns) and compare at the printed precision (--tolerance printed) or within "
+        "sampling error (--tolerance sampling). Prints the table (or JSON); writes "
+        "reproduction.md, reproduction.json and spec.toml only to --out-dir. Exit code 0 when "
+        "every target passes, 1 otherwise, 2 for bad input.",
         epilog="examples:\n  walkback reproduce\n"
         "  walkback reproduce --data data/synthetic/walkback_twin.csv --json\n"
         "  walkback reproduce --data ipd.csv --time-col time --event-col event \\\n"
         "      --targets median_activity_limiting_intervention,median_activity_limiting_control,"
-        "hr_activity_limiting   # a reconstruction from the published figure",
+        "hr_activity_limiting   # a reconstruction from the published figure\n"
+        "  walkback simulate --seed 7 --out trial.csv && walkback reproduce --data trial.csv "
+        "--tolerance sampling\n\n"
+        "--tolerance sampling: a target passes when the published value lies within z* SE of "
+        "this dataset's value\n(SE from the dataset's CI, else the model's sampling SD; z* "
+        "Sidak-adjusted over the targets so that\na trial simulated from the model passes all of "
+        "them about 95% of the time); the table shows each miss in SE.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     r.add_argument("--spec", default="walkback", help=SPEC_HELP)
@@ -87,10 +95,17 @@ def add_parser(sub) -> None:
         help="check only these targets (default: every published target)",
     )
     r.add_argument(
+        "--tolerance",
+        choices=("printed", "sampling"),
+        default="printed",
+        help="printed: rounds to the published figure (default); sampling: within sampling "
+        "error, family-wise adjusted",
+    )
+    r.add_argument(
         "--out-dir",
-        default="reports",
         metavar="DIR",
-        help="where to write reproduction.md and .json (default: reports)",
+        help="write reproduction.md, reproduction.json and spec.toml to DIR, replacing those "
+        "files there (default: write nothing)",
     )
     r.add_argument("--json", action="store_true", help="print the JSON report instead of a table")
     r.set_defaults(func=_cmd_reproduce)
@@ -184,6 +199,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     from walkback.reproduce import (
         check_target_names,
         load_data,
+        provenance,
+        read_sidecar,
         render_text,
         reproduce,
         write_reports,
@@ -200,14 +217,17 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     if args.data:
         frame = load_data(spec, args.data, args.time_col, args.event_col)
         label = args.data
+        prov = provenance(spec, label, read_sidecar(args.data), twin=False)
     else:
         from walkback.twin import make_twin
 
         frame, label = make_twin(spec, progress=_progress).frame, f"{spec.name} synthetic twin"
         if sys.stderr.isatty():
             print(file=sys.stderr)
-    rep = reproduce(spec, frame, label, names)
-    write_reports(rep, args.out_dir)
+        prov = provenance(spec, label, None, twin=True)
+    rep = reproduce(spec, frame, label, names, tolerance=args.tolerance, provenance=prov)
+    if args.out_dir is not None:  # only where asked: never over a checkout's committed reports
+        write_reports(rep, args.out_dir)
     if args.json:
         print(json.dumps(rep.to_dict(), indent=2, sort_keys=True, allow_nan=False))
     else:

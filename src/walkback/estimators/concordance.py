@@ -7,7 +7,8 @@ with the event has the higher risk score (R's ``reverse = TRUE``, what ``coxph``
 variance is R's infinitesimal-jackknife estimate, the sum over participants of the squared
 influence ((C_i - D_i) - (C_i + D_i + T_i) * somers_d) / (2 * comparable), with C_i, D_i, T_i the
 concordant, discordant and score-tied comparable pairs participant i belongs to. Counts are
-within strata and summed. Pairs are counted with a Fenwick tree over score ranks, O(n log n).
+within strata and summed. Pairs are counted pair by pair with numpy in small strata and with a
+compiled Fenwick tree over score ranks, O(n log n), in large ones.
 """
 
 from __future__ import annotations
@@ -44,90 +45,45 @@ class ConcordanceResult:
         }
 
 
-def _kernel():
-    from numba import njit
-
-    @njit(cache=True)
-    def add(tree, i, w):
-        i += 1
-        while i < tree.shape[0]:
-            tree[i] += w
-            i += i & (-i)
-
-    @njit(cache=True)
-    def below(tree, i):  # total weight at ranks < i
-        s = 0.0
-        while i > 0:
-            s += tree[i]
-            i -= i & (-i)
-        return s
-
-    @njit(cache=True)
-    def counts(time, event, rank, m):
-        """time sorted ascending. Returns per-row (concordant, discordant, tied) pair counts."""
-        n = time.shape[0]
-        out = np.zeros((n, 3))
-        tree = np.zeros(m + 1)
-        total = 0.0
-        # pass 1, descending time: each event against the rows still at risk
-        hi = n
-        while hi > 0:
-            lo = hi - 1
-            while lo > 0 and time[lo - 1] == time[hi - 1]:
-                lo -= 1
-            for i in range(lo, hi):
-                if event[i] == 0:
-                    add(tree, rank[i], 1.0)
-                    total += 1.0
-            for i in range(lo, hi):
-                if event[i] == 1:
-                    less = below(tree, rank[i])
-                    upto = below(tree, rank[i] + 1)
-                    out[i, 0] += less
-                    out[i, 1] += total - upto
-                    out[i, 2] += upto - less
-            for i in range(lo, hi):
-                if event[i] == 1:
-                    add(tree, rank[i], 1.0)
-                    total += 1.0
-            hi = lo
-        # pass 2, ascending time: each row against the earlier events whose risk set held it
-        tree[:] = 0.0
-        total = 0.0
-        lo = 0
-        while lo < n:
-            hi = lo + 1
-            while hi < n and time[hi] == time[lo]:
-                hi += 1
-            for phase in range(3):
-                for i in range(lo, hi):
-                    if phase == 1:
-                        if event[i] == 1:
-                            add(tree, rank[i], 1.0)
-                            total += 1.0
-                    elif (phase == 0 and event[i] == 1) or (phase == 2 and event[i] == 0):
-                        less = below(tree, rank[i])
-                        upto = below(tree, rank[i] + 1)
-                        out[i, 0] += total - upto  # the event had the higher score
-                        out[i, 1] += less
-                        out[i, 2] += upto - less
-            lo = hi
-        return out
-
-    return counts
+# below this many rows per stratum, pairs are counted with numpy in blocks (no numba import,
+# which costs a command's start-up more than the counting); above, the compiled Fenwick kernel
+NUMPY_MAX_ROWS = 4000
+_BLOCK = 512
 
 
-_COUNTS = None
+def _pair_counts_numpy(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Per-row (concordant, discordant, tied-score) counts of comparable pairs, pair by pair.
+
+    Pair (i, j) is comparable when i has an event and j is still at risk (a later time, or
+    censored at the same time); it is concordant when score_i > score_j. Both members count
+    it. Counts are whole numbers, so the sums equal the compiled kernel's exactly.
+    """
+    n = time.shape[0]
+    out = np.zeros((n, 3))
+    events = np.flatnonzero(event == 1)
+    for k in range(0, events.size, _BLOCK):
+        i = events[k : k + _BLOCK]
+        ti, xi = time[i][:, None], score[i][:, None]
+        comparable = (time[None, :] > ti) | ((time[None, :] == ti) & (event[None, :] == 0))
+        for col, rel in enumerate((xi > score[None, :], xi < score[None, :])):
+            hit = comparable & rel
+            out[i, col] += hit.sum(axis=1)
+            out[:, col] += hit.sum(axis=0)
+        hit = comparable & (xi == score[None, :])
+        out[i, 2] += hit.sum(axis=1)
+        out[:, 2] += hit.sum(axis=0)
+    return out
 
 
 def _pair_counts(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.ndarray:
-    global _COUNTS
-    if _COUNTS is None:
-        _COUNTS = _kernel()
+    if time.shape[0] <= NUMPY_MAX_ROWS:
+        return _pair_counts_numpy(time, event, score)
+    from walkback.estimators._concordance_kernel import pair_counts
+
     order = np.argsort(time, kind="stable")
     uniq, rank = np.unique(score[order], return_inverse=True)
     out = np.empty((time.shape[0], 3))
-    out[order] = _COUNTS(
+    out[order] = pair_counts(
         time[order], event[order].astype(np.int64), rank.astype(np.int64), uniq.size
     )
     return out

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
 from walkback.design import Term, encode_row, numeric_terms
 from walkback.estimators._checks import _error, check_codes, check_event, check_time
 from walkback.estimators._checks import timefix as aeq_times
+from walkback.estimators._dist import chi2_sf, norm_sf
 from walkback.estimators._partial_likelihood import derivatives
 from walkback.estimators._risksets import build_risk_sets, efron_rows
 from walkback.estimators.concordance import ConcordanceResult, concordance
@@ -62,7 +62,7 @@ class CoxResult:
     @property
     def wald_p(self) -> np.ndarray:
         """Two-sided Wald p-value of each coefficient (R's ``Pr(>|z|)``)."""
-        return 2.0 * stats.norm.sf(np.abs(self.coef / self.se))
+        return 2.0 * norm_sf(np.abs(self.coef / self.se))
 
     @property
     def wald_chisq(self) -> float:
@@ -79,21 +79,21 @@ class CoxResult:
 
     @property
     def p_lr(self) -> float:
-        return float(stats.chi2.sf(self.lr_chisq, self.df))
+        return float(chi2_sf(self.lr_chisq, self.df))
 
     @property
     def p_score(self) -> float:
-        return float(stats.chi2.sf(self.score_chisq, self.df))
+        return float(chi2_sf(self.score_chisq, self.df))
 
     @property
     def p_wald_global(self) -> float:
-        return float(stats.chi2.sf(self.wald_chisq, self.df))
+        return float(chi2_sf(self.wald_chisq, self.df))
 
     def ph_test(self, term: int | str = 0) -> PHTestResult:
         """PH test for one term, equal to R ``cox.zph(fit, transform = "km")`` for that term."""
         j = self.terms.index(term) if isinstance(term, str) else int(term)
         chisq = zph_chisq(self._fit, self.coef, self.ties, j)
-        return PHTestResult(self.terms[j], chisq, 1, float(stats.chi2.sf(chisq, 1)))
+        return PHTestResult(self.terms[j], chisq, 1, float(chi2_sf(chisq, 1)))
 
     def zph(self, transform: str = "km", terms=None) -> dict:
         """R ``cox.zph(fit, transform, terms = TRUE)``: per-term and global tests.
@@ -112,14 +112,14 @@ class CoxResult:
                     "term": name,
                     "chisq": chisq,
                     "df": len(cols),
-                    "p": float(stats.chi2.sf(chisq, len(cols))),
+                    "p": float(chi2_sf(chisq, len(cols))),
                 }
             )
         p = self.coef.size
         g = zph_score(u, imat, range(p))
         return {
             "terms": rows,
-            "global": {"chisq": g, "df": p, "p": float(stats.chi2.sf(g, p))},
+            "global": {"chisq": g, "df": p, "p": float(chi2_sf(g, p))},
             "transform": transform,
         }
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from walkback._typing import CONF_TYPES, ConfType
 from walkback.estimators._checks import check_event, check_time
 from walkback.estimators._checks import timefix as aeq_times
+from walkback.estimators._dist import norm_ppf
 from walkback.exceptions import EstimationError
 
 #: R's tolerance in quantile.survfit: sqrt(.Machine$double.eps)
@@ -176,7 +176,7 @@ def _none_if_nan(x: float) -> float | None:
 
 def z_value(conf_level: float) -> float:
     """Two-sided normal quantile for a confidence level, as R ``qnorm(1 - (1 - level)/2)``."""
-    return float(stats.norm.ppf(1.0 - (1.0 - conf_level) / 2.0))
+    return norm_ppf(1.0 - (1.0 - conf_level) / 2.0)
 
 
 def confint(

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from walkback.estimators._checks import check_codes, check_event, check_time, check_two_groups
 from walkback.estimators._checks import timefix as aeq_times
+from walkback.estimators._dist import chi2_sf
 from walkback.estimators._risksets import build_risk_sets
 from walkback.exceptions import EstimationError
 
@@ -122,7 +122,7 @@ def logrank(
     chisq = (o1 - ex1) ** 2 / v if v > 0 else float("nan")
     return LogRankResult(
         chisq=chisq,
-        p=float(stats.chi2.sf(chisq, 1)) if v > 0 else float("nan"),
+        p=float(chi2_sf(chisq, 1)) if v > 0 else float("nan"),
         observed=(o1, total - o1),
         expected=(ex1, total - ex1),
         variance=v,
@@ -174,7 +174,7 @@ def logrank_k(
         groups=tuple(str(v) for v in labels.tolist()),
         chisq=chisq,
         df=df,
-        p=float(stats.chi2.sf(chisq, df)) if df >= 1 else float("nan"),
+        p=float(chi2_sf(chisq, df)) if df >= 1 else float("nan"),
         observed=obs,
         expected=ex,
         variance=var,

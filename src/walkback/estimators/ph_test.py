@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from walkback._typing import Ties
+from walkback.estimators._dist import average_ranks
 from walkback.estimators._partial_likelihood import derivatives
 from walkback.estimators._risksets import RiskSets
 from walkback.estimators.kaplan_meier import _km_kernel
@@ -57,7 +57,7 @@ def _time_transform(rs: RiskSets, transform: str) -> np.ndarray:
     if transform == "km":
         return _km_time_transform(rs)
     if transform == "rank":
-        return rankdata(rs.time)  # average ranks of all times, as R's rank()
+        return average_ranks(rs.time)  # average ranks of all times, as R's rank()
     if transform == "identity":
         return rs.time.astype(float)
     if transform == "log":

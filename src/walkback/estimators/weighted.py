@@ -24,11 +24,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
-from scipy.stats import qmc
 
 from walkback.estimators._checks import check_codes, check_event, check_time
 from walkback.estimators._checks import timefix as aeq_times
+from walkback.estimators._dist import chi2_sf, norm_sf
 from walkback.estimators._risksets import build_risk_sets
 from walkback.estimators.kaplan_meier import KaplanMeierResult, z_value
 from walkback.exceptions import DataError
@@ -262,7 +261,7 @@ def weighted_logrank(
         z=z,
         chisq=chisq,
         df=df,
-        p=float(stats.chi2.sf(chisq, df)) if df >= 1 else math.nan,
+        p=chi2_sf(chisq, df) if df >= 1 else math.nan,
         observed=observed,
         expected=expected,
         variance=var,
@@ -345,7 +344,9 @@ def max_abs_normal_sf(m: float, corr, abseps: float = MAXCOMBO_ABSEPS) -> float:
     a = vec[:, keep] * np.sqrt(ev[keep])  # corr = a a'
     r = a.shape[1]
     if r == 1:
-        return float(2.0 * stats.norm.sf(m / np.abs(a[:, 0]).max()))
+        return float(2.0 * norm_sf(m / np.abs(a[:, 0]).max()))
+    from scipy import special  # MaxCombo only: scipy's import is kept off the common path
+
     n = 256
     while True:
         proj = np.abs(_directions(r, n) @ a.T).max(axis=2)  # (replicates, n)
@@ -360,6 +361,9 @@ def max_abs_normal_sf(m: float, corr, abseps: float = MAXCOMBO_ABSEPS) -> float:
 @functools.lru_cache(maxsize=12)
 def _directions(r: int, n: int) -> np.ndarray:
     """(replicates, n, r) unit vectors: scrambled Sobol points mapped to the sphere."""
+    from scipy import special
+    from scipy.stats import qmc
+
     out = np.empty((MAXCOMBO_REPLICATES, n, r))
     for i in range(MAXCOMBO_REPLICATES):
         sobol = qmc.Sobol(r, scramble=True, rng=np.random.default_rng([MAXCOMBO_SEED, r, i]))

@@ -21,7 +21,7 @@ Modules: :mod:`~walkback.montecarlo.settings` (``MonteCarloSettings``, ``setting
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -48,6 +48,7 @@ __all__ = [
     "default_workers",
     "fill_random_numbers",
     "finish",
+    "iter_tables",
     "run",
     "run_block",
     "settings_from_spec",
@@ -133,3 +134,19 @@ def to_frame(table: dict[str, np.ndarray]):
     import pandas as pd
 
     return pd.DataFrame(table)
+
+
+def iter_tables(
+    settings: MonteCarloSettings,
+    replicates: int,
+    *,
+    block: int = 4096,
+    workers: int = 1,
+    scheduler: str | None = None,
+) -> Iterator[dict[str, np.ndarray]]:
+    """The per-replicate result tables of ``replicates`` trials, block by block in replicate
+    order (the same replicates ``run`` summarises)."""
+    if replicates < 1:
+        raise ValueError(f"replicates must be >= 1, got {replicates}")
+    block = max(CHUNK, -(-int(block) // CHUNK) * CHUNK)
+    yield from _block_results(settings, replicates, block, workers, scheduler)

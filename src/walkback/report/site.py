@@ -121,6 +121,13 @@ def write_index(out_dir: str | Path, title: str) -> Path:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>",
         f"<h1>{html.escape(title)}</h1>",
+        *(
+            [f"<p><b>What was reproduced from what.</b> {html.escape(rep['provenance'])}</p>"]
+            if rep.get("provenance")
+            else []
+        ),
+        "<p>Every number the model assumes (not published) is marked as an assumption, with its "
+        "reason, in the spec: <a href='spec.toml'>spec.toml</a>.</p>",
         f"<p>{html.escape(rep['spec']['citation'])}</p>",
         f"<p><b>{status}</b> (written by <code>make reproduce</code>; details in "
         "<a href='reproduction.md'>reproduction.md</a> and "
