@@ -229,8 +229,7 @@ def render_text(rep: Reproduction) -> str:
     out += [line.format(*r) for r in body]
     out += [
         "",
-        f"{c['pass']} passed, {c['fail']} failed, {c['missing']} not computable: "
-        + _verdict(rep),
+        f"{c['pass']} passed, {c['fail']} failed, {c['missing']} not computable: " + _verdict(rep),
     ]
     return "\n".join(out)
 
