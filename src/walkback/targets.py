@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from walkback.estimators import cox, kaplan_meier
+from walkback.estimators import cox, kaplan_meier, logrank
 from walkback.exceptions import DataError, EstimationError
-from walkback.spec import ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
+from walkback.spec import ECONOMIC_COLUMNS, NOT_REACHED, SAFETY_COLUMNS, Target, TrialSpec
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,8 @@ class TargetResult:
         return {
             "name": t.name,
             "label": t.label,
-            "published": t.value,
-            "published_ci": list(t.ci) if t.ci else None,
+            "published": _nr(t.value),
+            "published_ci": [_nr(c) for c in t.ci] if t.ci else None,
             "reproduced": None if v is None else _none_nan(v.estimate),
             "reproduced_ci": (
                 [_none_nan(v.lower), _none_nan(v.upper)] if v is not None and t.ci else None
@@ -67,6 +67,10 @@ class TargetResult:
             "confidence": t.confidence,
             "reason": self.reason or None,
         }
+
+
+def _nr(x: float) -> float | str:
+    return "NR" if x == NOT_REACHED else x
 
 
 def _none_nan(x: float | None) -> float | None:
@@ -182,18 +186,26 @@ def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue |
             return None
         xa = x if arm_mask is None else x[arm_mask]
         return TargetValue(float(np.mean(xa == t.level)))
-    if t.outcome not in data.outcomes:
+    outcome = t.outcome or spec.primary.name  # median follow-up: the primary outcome's
+    if outcome not in data.outcomes:
         return None
-    time, event = data.outcomes[t.outcome]
+    time, event = data.outcomes[outcome]
     if t.statistic == "events":
         ev = event if arm_mask is None else event[arm_mask]
         return TargetValue(float(ev.sum()))
-    if t.statistic == "km_median":
-        km = kaplan_meier(
-            time[arm_mask], event[arm_mask], conf_type=spec.conf_type, conf_level=level
-        )
+    if t.statistic in ("km_median", "km_survival", "rmst", "median_followup"):
+        keep = slice(None) if arm_mask is None else arm_mask
+        status = 1.0 - event if t.statistic == "median_followup" else event  # reverse KM
+        km = kaplan_meier(time[keep], status[keep], conf_type=spec.conf_type, conf_level=level)
+        if t.statistic == "km_survival":
+            row = km.survival_at([t.time]).iloc[0]
+            return TargetValue(float(row["survival"]), float(row["lower"]), float(row["upper"]))
+        if t.statistic == "rmst":
+            return TargetValue(km.rmst(t.tau).estimate)
         m = km.median
         return TargetValue(m.estimate, m.lower, m.upper)
+    if t.statistic == "logrank_p":
+        return TargetValue(logrank(time, event, data.treated.astype(int), data.strata).p)
     fit = cox(
         time,
         event,
@@ -217,9 +229,13 @@ def check(t: Target, v: TargetValue | None, margin: float = 0.0) -> bool:
     if t.ci is not None:
         pieces += [("lower", v.lower), ("upper", v.upper)]
     for which, x in pieces:
+        ref = t.value if which == "value" else t.ci[0 if which == "lower" else 1]
+        if ref == NOT_REACHED:  # published "not reached": so must the reproduced figure be
+            if x is not None and math.isfinite(x):
+                return False
+            continue
         if x is None or not math.isfinite(x):
             return False
-        ref = t.value if which == "value" else t.ci[0 if which == "lower" else 1]
         if not abs(x - ref) < t.precision / 2 - margin * t.precision - 1e-12 * max(1, abs(ref)):
             return False
     return True

@@ -25,6 +25,8 @@ ECONOMIC_COLUMNS = (
     "qaly_12m",
 )
 ARM_KEYS = ("treatment", "control")
+#: a published "not reached" (a median or CI limit the curve never crossed), written "NR" in a spec
+NOT_REACHED = math.inf
 
 
 class SpecError(WalkbackError, ValueError):
@@ -36,11 +38,19 @@ class Param:
     """A model number: fixed (an assumption or a published value) or to be calibrated."""
 
     value: float | None
-    origin: str  # "assumed", "target:<name>" or "calibrate:<name>"
+    origin: str  # "assumed", "target:<name>", "calibrate:<name>" or "free" (left out: fitted)
 
     @property
     def calibrate(self) -> str | None:
         return self.origin.split(":", 1)[1] if self.origin.startswith("calibrate:") else None
+
+    @property
+    def free(self) -> bool:
+        """Left out of the spec: solved jointly from the outcome's targets (walkback.fit)."""
+        return self.origin == "free"
+
+
+FREE = Param(None, "free")
 
 
 @dataclass(frozen=True)
@@ -59,10 +69,14 @@ class Target:
     level: str | None = None
     wtp: float | None = None
     derived: bool = False
+    time: float | None = None  # km_survival: the landmark (days)
+    tau: float | None = None  # rmst: the horizon (days)
 
     def passes(self, value: float | None, which: str = "value") -> bool:
         """True when ``value`` rounds to the published figure at the printed precision."""
         ref = self.value if which == "value" else self.ci[0 if which == "lower" else 1]
+        if ref == NOT_REACHED:
+            return value is None or not math.isfinite(value)
         if value is None or not math.isfinite(value):
             return False
         return abs(value - ref) < self.precision / 2 - 1e-12 * max(1.0, abs(ref))
@@ -89,12 +103,20 @@ class WeibullOutcome:
 class Outcome:
     name: str
     label: str
-    model: str  # a key of walkback.spec.outcomes.OUTCOME_MODELS: "weibull_ph" | "first_of"
+    model: str  # a key of walkback.spec.outcomes.OUTCOME_MODELS
     primary: bool = False
     weibull: WeibullOutcome | None = None
     correlation: dict[str, float] = field(default_factory=dict)
     components: tuple[str, ...] = ()
     extra: WeibullOutcome | None = None
+    # cure_weibull_ph / piecewise_exponential: named parameters (``hazard_control[0]``, ...)
+    params: dict[str, Param] = field(default_factory=dict)
+    breaks: tuple[float, ...] = ()  # piecewise_exponential: interval starts (days), from 0
+
+    @property
+    def latent(self) -> bool:
+        """One latent event time per participant (every model but ``first_of``)."""
+        return self.model != "first_of"
 
 
 @dataclass(frozen=True)
@@ -136,7 +158,7 @@ class TrialSpec:
     sha256: str
     arm_labels: dict[str, str]
     arm_sizes: dict[str, Param]
-    block_sizes: tuple[int, ...]
+    block_sizes: tuple[int, ...]  # permuted_blocks only (empty for simple randomisation)
     ratio: tuple[int, int]
     strata: tuple[Stratum, ...]
     recruitment_start: dt.date
@@ -159,6 +181,8 @@ class TrialSpec:
     twin_max_attempts: int
     safety: Safety | None = None
     economics: Economics | None = None
+    randomisation: str = "permuted_blocks"  # or "simple"
+    dropout_free: bool = False  # [dropout] annual_rate = "free": fitted with the free parameters
 
     def target(self, name: str) -> Target:
         for t in self.targets:
@@ -175,5 +199,6 @@ class TrialSpec:
         return next(o for o in self.outcomes.values() if o.primary)
 
     @property
-    def weibull_outcomes(self) -> list[Outcome]:
-        return [o for o in self.outcomes.values() if o.model == "weibull_ph"]
+    def latent_outcomes(self) -> list[Outcome]:
+        """Outcomes with a latent time of their own (copula-linked), in spec order."""
+        return [o for o in self.outcomes.values() if o.latent]

@@ -1,0 +1,171 @@
+"""Shaping a twin's drawn outcome so its Kaplan-Meier read-outs land on the published figures.
+
+Two deterministic moves, both gentle and both documented in the twin's metadata:
+
+* **event counts** (:func:`hit_events`): when an arm's (or the trial's) published number of
+  events differs from the draw's, as few participants as needed get their latent time redrawn from
+  the model *conditionally* on the other side of their follow-up day (an event becomes a censoring
+  or the reverse), which is a draw from the model's own conditional law;
+* **curve read-outs** (:func:`warp_curves`): per arm, a monotone piecewise-linear map of event days
+  (slopes within [1/1.5, 1.5], identity beyond twice the largest knot) through knots that move the
+  curve's current read-outs to the published ones: each median and its CI limits, and each
+  landmark survival (the gap between the two events that straddle the published value is put on
+  the landmark day). The map is re-derived until the read-outs are exact; censoring days follow
+  the follow-up rule and are never moved. When the outcome has published event counts, only event
+  days move and they stay within each participant's follow-up, so the counts are kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from walkback.draws import _ceil_days
+from walkback.estimators import kaplan_meier
+from walkback.spec import NOT_REACHED, Target, TrialSpec
+
+MAX_SLOPE = 1.5
+NEVER = np.iinfo(np.int64).max // 4
+
+
+def hit_events(spec: TrialSpec, tg: list[Target], dist, d, fu, treated, rng):
+    """Redraw as few latent times as needed so each published event count is met (None if it
+    cannot be: not enough participants on the other side)."""
+    per_arm = [t for t in tg if t.statistic == "events" and t.arm is not None]
+    total = [t for t in tg if t.statistic == "events" and t.arm is None]
+    groups = [(treated == (t.arm == "treatment"), t.value) for t in per_arm]
+    if not groups and total:
+        groups = [(np.ones(d.size, dtype=bool), total[0].value)]
+    d = d.copy()
+    moved = 0
+    for mask, value in groups:
+        want = int(round(value))
+        ev = mask & (d <= fu)
+        have = int(ev.sum())
+        if have > want:  # an event becomes a censoring: T redrawn given T > follow-up
+            pool = np.flatnonzero(ev)
+            pick = np.sort(rng.choice(pool, size=have - want, replace=False))
+            s_fu = dist.survival(fu[pick], treated[pick])
+            e = -np.log(np.maximum(rng.random(pick.size), 1e-300) * s_fu)
+            new = _ceil_days(dist.time_from_exponential(e, treated[pick]))
+            d[pick] = np.maximum(new, fu[pick] + 1)
+        elif have < want:  # a censoring becomes an event: T redrawn given T <= follow-up
+            pool = np.flatnonzero(mask & (d > fu) & (fu >= 1))
+            if pool.size < want - have:
+                return None, 0
+            pick = np.sort(rng.choice(pool, size=want - have, replace=False))
+            s_fu = dist.survival(fu[pick], treated[pick])
+            e = -np.log(s_fu + rng.random(pick.size) * (1 - s_fu))
+            new = _ceil_days(dist.time_from_exponential(e, treated[pick]))
+            d[pick] = np.clip(new, 1, fu[pick])
+        moved += abs(have - want)
+    return d, moved
+
+
+def _landmark_knot(km, t: Target):
+    """(current, goal) of a landmark: the events straddling the published value move to the
+    landmark day, so the curve at the landmark is the first value below the upper rounding edge."""
+    surv, times = km.survival, km.time
+    edge = t.value + t.precision / 2
+    below = np.flatnonzero(surv < edge)
+    if below.size == 0:
+        return None
+    j = int(below[0])
+    nxt = times[j + 1] if j + 1 < times.size else times[j] + 1.0
+    return (float(times[j]) + float(nxt)) / 2.0, t.time + 0.5
+
+
+def _readouts(spec: TrialSpec, km, arm_targets: list[Target]):
+    """Current knots (x) and goals (y), and whether every read-out is already exact."""
+    xs, ys, exact = [], [], True
+    for t in arm_targets:
+        if t.statistic == "km_median":
+            m = km.median
+            now = np.array([m.lower, m.estimate, m.upper], dtype=float)
+            goal = np.array([*t.ci[:1], t.value, *t.ci[1:]] if t.ci else [np.nan, t.value, np.nan])
+            use = np.isfinite(goal) & (goal != NOT_REACHED)
+            if not np.array_equal(now[use], goal[use]):
+                exact = False
+            if not np.all(np.isfinite(now[use])):
+                return None
+            xs += list(now[use])
+            ys += list(goal[use])
+        elif t.statistic == "km_survival":
+            surv = float(km.survival_at([t.time]).iloc[0]["survival"])
+            if not abs(surv - t.value) < t.precision / 2 * (1 - 2e-3):
+                exact = False
+            knot = _landmark_knot(km, t)
+            if knot is None:
+                return None
+            xs.append(knot[0])
+            ys.append(knot[1])
+    return xs, ys, exact
+
+
+def warp_curves(spec: TrialSpec, tg: list[Target], d, fu, treated, keep_events: bool = False):
+    """Move event days so each published median (with CI) and landmark survival is hit exactly;
+    ``(None, None)`` when the needed map is too steep or the read-outs do not settle."""
+    d = d.copy()
+    record = {}
+    shaped = [t for t in tg if t.statistic in ("km_survival", "km_median")]
+    arms = list(dict.fromkeys(t.arm for t in shaped))
+    for arm_key in arms:
+        arm_t = [t for t in shaped if t.arm == arm_key]
+        arm = treated == (arm_key == "treatment")
+        da, fa = d[arm], fu[arm]
+        history = []
+        for _ in range(8):
+            km = kaplan_meier(
+                np.minimum(da, fa),
+                (da <= fa).astype(int),
+                conf_type=spec.conf_type,
+                conf_level=1 - spec.alpha,
+            )
+            got = _readouts(spec, km, arm_t)
+            if got is None:
+                return None, None
+            xs, ys, exact = got
+            if exact:
+                break
+            order = np.argsort(xs, kind="stable")
+            x, y = np.asarray(xs)[order], np.asarray(ys)[order]
+            if np.any(np.diff(x) <= 0) or np.any(np.diff(y) <= 0):
+                return None, None
+            x_end = 2.0 * max(x[-1], y[-1]) + 30.0
+            xk = np.concatenate(([0.0], x, [x_end]))
+            yk = np.concatenate(([0.0], y, [x_end]))
+            slopes = np.diff(yk) / np.diff(xk)
+            if slopes.min() < 1 / MAX_SLOPE or slopes.max() > MAX_SLOPE:
+                return None, None
+            warped = np.maximum(np.rint(np.interp(da, xk, yk)).astype(np.int64), 1)
+            if keep_events:
+                event = da <= fa
+                da = np.where(event, np.minimum(warped, fa), da)
+            else:
+                da = np.where(da < x_end, warped, da)
+            history.append([float(v) for v in xs])
+        else:
+            return None, None
+        d[arm] = da
+        for t in arm_t:
+            record[t.name] = {"iterations": len(history)}
+        if len(arm_t) == 1 and arm_t[0].statistic == "km_median" and arm_t[0].ci is not None:
+            t = arm_t[0]
+            goal = [float(t.ci[0]), float(t.value), float(t.ci[1])]
+            record[t.name] = {
+                "from": history[0] if history else goal,
+                "to": goal,
+                "iterations": len(history),
+            }
+    return d, record
+
+
+def events_needed_for_ci(t: Target, treated) -> float | None:
+    """Events a Cox HR's published CI width implies: 1 / (p (1 - p) se^2)."""
+    if t.statistic != "cox_hr" or t.ci is None:
+        return None
+    z = 1.959963984540054
+    se = (math.log(t.ci[1]) - math.log(t.ci[0])) / (2 * z)
+    p = float(np.mean(treated))
+    return 1.0 / (p * (1 - p) * se * se)
