@@ -87,9 +87,11 @@ class ExpectedTrial:
         lo, hi = confint(arm["S"], se, self.spec.conf_type, 1 - self.spec.alpha)
         return lo, hi
 
-    def last_day(self, c: dict) -> float:
-        """The last day anyone is still followed (the end of the observable curve)."""
-        alive = np.flatnonzero(c["G"] > 1e-9)
+    def last_day(self, c: dict, arms=("treatment", "control")) -> float:
+        """The end of the observable curve: the last day with at least one participant expected
+        at risk (a finite trial's curve stops there)."""
+        at_risk = sum(c[a]["y"] for a in arms)
+        alive = np.flatnonzero(at_risk >= 1.0)
         return float(alive[-1] + 1) if alive.size else 0.0
 
 
@@ -108,10 +110,10 @@ def _cross(curve: np.ndarray, level: float, end: float) -> float:
 
 def _km_median(e: ExpectedTrial, t: Target, c: dict, dist):
     arm = c[t.arm]
-    end = e.last_day(c)
+    end = e.last_day(c, [t.arm])
     est = _cross(arm["S"], 0.5, end)
     lo, hi = e._band(arm)
-    return est, _cross(hi, 0.5, end), _cross(lo, 0.5, end)
+    return est, _cross(lo, 0.5, end), _cross(hi, 0.5, end)
 
 
 def _km_survival(e: ExpectedTrial, t: Target, c: dict, dist):
@@ -179,7 +181,7 @@ def _median_followup(e: ExpectedTrial, t: Target, c: dict, dist):
     with np.errstate(divide="ignore", invalid="ignore"):
         h = np.where(at_risk > 0, cens / at_risk, 0.0)
     rev = np.concatenate(([1.0], np.cumprod(1 - h)))
-    return _cross(rev, 0.5, e.K), None, None
+    return _cross(rev, 0.5, e.last_day(c, arms)), None, None
 
 
 STATISTICS = {

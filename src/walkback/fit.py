@@ -89,11 +89,15 @@ def _pieces(spec: TrialSpec, targets: list[Target]) -> list[_Piece]:
     out = []
     for t in targets:
         st = t.statistic
-        ci = t.ci if t.ci is not None and all(math.isfinite(c) for c in t.ci) else None
-        if ci is not None:
-            scale = (_g(st, ci[1]) - _g(st, ci[0])) / (2 * z)
+        limits = [c for c in (t.ci or ()) if math.isfinite(c)]
+        if len(limits) == 2:
+            scale = (_g(st, limits[1]) - _g(st, limits[0])) / (2 * z)
+        elif limits and math.isfinite(t.value):  # one limit not reached: the other side's width
+            scale = abs(_g(st, t.value) - _g(st, limits[0])) / z
         elif st in _P_STATS:
             scale = 1.0
+        elif st == "events" and t.value > 0:  # a count: its Poisson SD on the log scale
+            scale = max(t.precision / t.value, 1 / math.sqrt(t.value))
         elif st in _LOG_STATS and math.isfinite(t.value):
             scale = t.precision / max(abs(t.value), 1e-9)
         else:
@@ -211,7 +215,8 @@ class _Problem:
         exp = self.expected(values)
         r = [_residual(p, e, self._end) for p, e in zip(self.pieces, exp, strict=True)]
         r += [(x[b] - x[a]) / sd for a, b, sd in self.smooth]
-        return np.array(r, dtype=float)
+        out = np.array(r, dtype=float)
+        return np.where(np.isfinite(out), out, 1e6)
 
 
 def _start(problem: _Problem) -> dict[str, float]:
@@ -257,7 +262,13 @@ def fit_free(
     for attempt, jitter in enumerate((0.0, 0.5, -0.5)):
         xs = np.clip(x0 + jitter, lo + 1e-9, hi - 1e-9)
         sol = optimize.least_squares(
-            problem.residuals, xs, bounds=(lo, hi), method="trf", diff_step=1e-5, max_nfev=300
+            problem.residuals,
+            xs,
+            bounds=(lo, hi),
+            method="trf",
+            x_scale="jac",
+            diff_step=1e-5,
+            max_nfev=300,
         )
         if progress:
             progress(f"fit free parameters, start {attempt + 1}: cost {sol.cost:.4g}")
@@ -283,9 +294,9 @@ def fit_free(
     misfit = [
         {
             "target": piece.label,
-            "published": "NR" if piece.published == NOT_REACHED else piece.published,
-            "expected": None if e is None else ("NR" if e == NOT_REACHED else e),
-            "z": r,
+            "published": "NR" if piece.published == NOT_REACHED else float(piece.published),
+            "expected": None if e is None else ("NR" if e == NOT_REACHED else float(e)),
+            "z": float(r),
         }
         for piece, e, r in zip(problem.pieces, exp, res, strict=True)
     ]

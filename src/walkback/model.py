@@ -38,6 +38,12 @@ class Weibull:
         rate = np.where(treated, self.hr, 1.0)
         return self.scale * (e / rate) ** (1.0 / self.shape)
 
+    def describe(self) -> str:
+        return (
+            f"Weibull PH shape {self.shape:.4g}, scale {self.scale:.4g} days, HR {self.hr:.4g}"
+            f" (medians {_show(self.median(False))} control, {_show(self.median(True))} treatment)"
+        )
+
     def to_dict(self) -> dict:
         return {
             "shape": self.shape,
@@ -50,6 +56,10 @@ class Weibull:
 
 def _med(x: float) -> float | None:
     return None if not math.isfinite(x) else x
+
+
+def _show(x: float) -> str:
+    return "NR" if not math.isfinite(x) else f"{x:.4g}"
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,14 @@ class CureWeibull:
         with np.errstate(divide="ignore", invalid="ignore"):
             t = self.scale * (-np.log(np.where(u > 0, u, 1.0)) / rate) ** (1.0 / self.shape)
         return np.where(u > 0, t, np.inf)
+
+    def describe(self) -> str:
+        return (
+            f"mixture cure, cured {self.cure_control:.3g} control, {self.cure_treatment:.3g} "
+            f"treatment; uncured Weibull PH shape {self.shape:.4g}, scale {self.scale:.4g} days, "
+            f"HR {self.hr:.4g} (medians {_show(self.median(False))} control, "
+            f"{_show(self.median(True))} treatment)"
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -140,6 +158,16 @@ class PiecewiseExponential:
                 t = b[j] + (e[m] - cum[j]) / rate[j]
             out[m] = np.where(rate[j] > 0, t, np.inf)
         return out
+
+    def describe(self) -> str:
+        parts = [
+            f"from day {b:g} {h:.3g}/day, HR {r:.3g}"
+            for b, h, r in zip(self.breaks, self.hazard_control, self.hazard_ratio, strict=True)
+        ]
+        return (
+            f"piecewise exponential: {'; '.join(parts)} (medians {_show(self.median(False))} "
+            f"control, {_show(self.median(True))} treatment)"
+        )
 
     def to_dict(self) -> dict:
         return {

@@ -58,7 +58,7 @@ from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, Tr
 from walkback.targets import TrialArrays, check, target_value
 from walkback.twin_closest import MARGIN
 from walkback.twin_closest import Closest as _Closest
-from walkback.twin_shape import hit_events, warp_curves
+from walkback.twin_shape import hit_events, stratified_normals, warp_curves
 
 _SHAPE_STREAM = 7  # the child stream of an outcome attempt used to hit event counts
 
@@ -129,9 +129,11 @@ def make_twin(
         tg = _outcome_targets(spec, o.name)
         w = model.outcomes[o.name]
         counted = any(t.statistic == "events" for t in tg)
+        shaped = counted or any(t.statistic == "km_survival" for t in tg)
         near = _Closest(spec, tg)
         for i in range(budget):
-            e_k = _rng(spec, f"outcome:{o.name}", i).standard_normal(n)
+            rng_k = _rng(spec, f"outcome:{o.name}", i)
+            e_k = stratified_normals(rng_k, treated) if shaped else rng_k.standard_normal(n)
             z = sum(chol[k, j] * e for j, e in enumerate([*normals, e_k]))
             d = _ceil_days(w.time_from_exponential(-special.log_ndtr(z), treated))
             if counted:
@@ -141,7 +143,9 @@ def make_twin(
                 d, moved = hit_events(spec, tg, w, d, fu, treated, rng)
                 nudges[o.name] = moved
             if d is not None:
-                d, warp = warp_curves(spec, tg, d, fu, treated, keep_events=counted)
+                d, warp = warp_curves(
+                    spec, tg, d, fu, treated, keep_events=counted, steep=shaped
+                )
             if d is None:
                 near.unshaped += 1
                 continue

@@ -62,6 +62,7 @@ class Closest:
         self.tries = 0
         self.unshaped = 0
         self.passed = {t.name: 0 for t in tg}
+        self.seen = {t.name: 0 for t in tg}
         self.best: dict[str, tuple[float, TargetValue | None]] = {
             t.name: (math.inf, None) for t in tg
         }
@@ -74,19 +75,20 @@ class Closest:
         )
         self.tries += 1
         self.events.append(float((d <= fu).sum()))
-        ok = True
-        for t in self.tg:
+        for t in self.tg:  # in spec order, up to the first that fails
             try:
                 v = target_value(self.spec, t, data)
             except EstimationError:
                 v = None
             good = check(t, v, MARGIN)
-            ok = ok and good
+            self.seen[t.name] += 1
             self.passed[t.name] += good
             dist = _distance(t, v)
             if dist < self.best[t.name][0]:
                 self.best[t.name] = (dist, v)
-        return ok
+            if not good:
+                return False
+        return True
 
     def message(self, stage: str, budget: int, dist, fu, treated) -> str:
         """Which targets were hardest, the closest values reached and what would reconcile them."""
@@ -99,11 +101,14 @@ class Closest:
                 "model's curves are too far from the published ones: see the misfit in "
                 "`walkback calibrate`, or try another outcome model"
             )
-        ranked = sorted(self.tg, key=lambda t: (self.passed[t.name], -self.best[t.name][0]))
-        hardest = [t for t in ranked if self.passed[t.name] < self.tries][:3]
+        def rate(t: Target) -> float:
+            return self.passed[t.name] / self.seen[t.name] if self.seen[t.name] else 1.0
+
+        ranked = sorted(self.tg, key=lambda t: (rate(t), -self.best[t.name][0]))
+        hardest = [t for t in ranked if rate(t) < 1][:3]
         parts = [
-            f"{t.name} (passed {self.passed[t.name]} of {self.tries}; published {_published(t)}, "
-            f"closest {_show(t, self.best[t.name][1])})"
+            f"{t.name} (passed {self.passed[t.name]} of {self.seen[t.name]} tried; published "
+            f"{_published(t)}, closest {_show(t, self.best[t.name][1])})"
             for t in hardest
         ]
         hints = self._hints(hardest, treated)

@@ -26,6 +26,10 @@ from walkback.estimators import kaplan_meier
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 
 MAX_SLOPE = 1.5
+#: outcomes shaped to landmarks and event counts: the warp composes the model's quantiles with the
+#: published read-outs, which a smooth model matches only within sampling error, so steeper
+#: (but still monotone, and bounded) local stretches are allowed
+MAX_SLOPE_SHAPED = 3.0
 NEVER = np.iinfo(np.int64).max // 4
 
 
@@ -103,7 +107,29 @@ def _readouts(spec: TrialSpec, km, arm_targets: list[Target]):
     return xs, ys, exact
 
 
-def warp_curves(spec: TrialSpec, tg: list[Target], d, fu, treated, keep_events: bool = False):
+def stratified_normals(rng: np.random.Generator, treated: np.ndarray) -> np.ndarray:
+    """Standard normals drawn by stratified sampling within each arm: one uniform in each of the
+    arm's n equal strata, in random order (the empirical distribution then follows the model's
+    to O(1/n) rather than O(1/sqrt(n)), so the warps that follow stay gentle)."""
+    from scipy.special import ndtri
+
+    out = np.empty(treated.size)
+    for arm in (True, False):
+        idx = np.flatnonzero(treated == arm)
+        u = (rng.permutation(idx.size) + rng.random(idx.size)) / idx.size
+        out[idx] = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    return out
+
+
+def warp_curves(
+    spec: TrialSpec,
+    tg: list[Target],
+    d,
+    fu,
+    treated,
+    keep_events: bool = False,
+    steep: bool = False,
+):
     """Move event days so each published median (with CI) and landmark survival is hit exactly;
     ``(None, None)`` when the needed map is too steep or the read-outs do not settle."""
     d = d.copy()
@@ -115,7 +141,7 @@ def warp_curves(spec: TrialSpec, tg: list[Target], d, fu, treated, keep_events: 
         arm = treated == (arm_key == "treatment")
         da, fa = d[arm], fu[arm]
         history = []
-        for _ in range(8):
+        for _ in range(12 if steep else 8):
             km = kaplan_meier(
                 np.minimum(da, fa),
                 (da <= fa).astype(int),
@@ -136,7 +162,8 @@ def warp_curves(spec: TrialSpec, tg: list[Target], d, fu, treated, keep_events: 
             xk = np.concatenate(([0.0], x, [x_end]))
             yk = np.concatenate(([0.0], y, [x_end]))
             slopes = np.diff(yk) / np.diff(xk)
-            if slopes.min() < 1 / MAX_SLOPE or slopes.max() > MAX_SLOPE:
+            limit = MAX_SLOPE_SHAPED if steep else MAX_SLOPE
+            if slopes.min() < 1 / limit or slopes.max() > limit:
                 return None, None
             warped = np.maximum(np.rint(np.interp(da, xk, yk)).astype(np.int64), 1)
             if keep_events:
@@ -144,6 +171,10 @@ def warp_curves(spec: TrialSpec, tg: list[Target], d, fu, treated, keep_events: 
                 da = np.where(event, np.minimum(warped, fa), da)
             else:
                 da = np.where(da < x_end, warped, da)
+            if steep:
+                da = _nudge_landmarks(da, fa, arm_t)
+                if da is None:
+                    return None, None
             history.append([float(v) for v in xs])
         else:
             return None, None
@@ -159,6 +190,68 @@ def warp_curves(spec: TrialSpec, tg: list[Target], d, fu, treated, keep_events: 
                 "iterations": len(history),
             }
     return d, record
+
+
+def _km_at(days: np.ndarray, fu: np.ndarray, t: float) -> float:
+    """The Kaplan-Meier estimate at ``t`` of event days ``days`` censored at ``fu``."""
+    time = np.minimum(days, fu)
+    ev = (days <= fu) & (time <= t)
+    if not ev.any():
+        return 1.0
+    u, dcount = np.unique(time[ev], return_counts=True)
+    n_risk = time.size - np.searchsorted(np.sort(time), u, side="left")
+    return float(np.prod(1.0 - dcount / n_risk))
+
+
+def _nudge_landmarks(da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
+    """Move single events across each landmark day until the curve there rounds to the published
+    value: the earliest event after it onto the day, or the latest event up to it to the next day
+    (None when the curve steps over the rounding window: this draw's censoring cannot give it)."""
+    da = da.copy()
+    for t in sorted((t for t in arm_t if t.statistic == "km_survival"), key=lambda t: t.time):
+        day = math.floor(t.time)
+        half = t.precision / 2 * (1 - 2e-3)
+        side, swaps = 0, 3
+        for _ in range(40):
+            v = _km_at(da, fa, t.time)
+            if abs(v - t.value) < half:
+                break
+            now = 1 if v > t.value else -1
+            if side and now != side:  # stepped over the window: change the censoring before it
+                if swaps == 0 or not _swap_censoring(da, fa, day):
+                    return None
+                swaps, side = swaps - 1, 0
+                continue
+            side = now
+            event = da <= fa
+            if now > 0:  # too few events by the landmark
+                cand = np.flatnonzero(event & (da > day))
+                if cand.size == 0:
+                    return None
+                da[cand[np.argmin(da[cand])]] = day
+            else:  # too many
+                cand = np.flatnonzero(event & (da <= day) & (fa > day))
+                if cand.size == 0:
+                    return None
+                da[cand[np.argmax(da[cand])]] = day + 1
+        else:
+            return None
+    return da
+
+
+def _swap_censoring(da: np.ndarray, fa: np.ndarray, day: int) -> bool:
+    """The censoring closest before ``day`` becomes an event on its last follow-up day, and the
+    last event of the arm becomes a censoring (event count kept); in place. False if impossible."""
+    event = da <= fa
+    cens = np.flatnonzero(~event & (fa < day) & (fa >= 1))
+    late = np.flatnonzero(event & (da > day))
+    if cens.size == 0 or late.size == 0:
+        return False
+    i = cens[np.argmax(fa[cens])]
+    j = late[np.argmax(da[late])]
+    da[i] = fa[i]
+    da[j] = fa[j] + 1
+    return True
 
 
 def events_needed_for_ci(t: Target, treated) -> float | None:
