@@ -16,6 +16,7 @@ import pandas as pd
 from walkback.estimators import cox, kaplan_meier, logrank
 from walkback.exceptions import DataError, EstimationError
 from walkback.spec import ECONOMIC_COLUMNS, NOT_REACHED, SAFETY_COLUMNS, Target, TrialSpec
+from walkback.spec.types import rounds_to
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def check(t: Target, v: TargetValue | None, margin: float = 0.0) -> bool:
             continue
         if x is None or not math.isfinite(x):
             return False
-        if not abs(x - ref) < t.precision / 2 - margin * t.precision - 1e-12 * max(1, abs(ref)):
+        if not rounds_to(x, ref, t.precision, margin):
             return False
     return True
 

@@ -58,7 +58,7 @@ from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, Tr
 from walkback.targets import TrialArrays, check, target_value
 from walkback.twin_closest import MARGIN
 from walkback.twin_closest import Closest as _Closest
-from walkback.twin_shape import hit_events, stratified_normals, warp_curves
+from walkback.twin_shape import ReadoutCurve, hit_events, stratified_normals, warp_curves
 
 _SHAPE_STREAM = 7  # the child stream of an outcome attempt used to hit event counts
 
@@ -131,26 +131,31 @@ def make_twin(
         counted = any(t.statistic == "events" for t in tg)
         shaped = counted or any(t.statistic == "km_survival" for t in tg)
         near = _Closest(spec, tg)
+        source = ReadoutCurve(w, tg, fu, treated) if shaped else w
         for i in range(budget):
             rng_k = _rng(spec, f"outcome:{o.name}", i)
             e_k = stratified_normals(rng_k, treated) if shaped else rng_k.standard_normal(n)
             z = sum(chol[k, j] * e for j, e in enumerate([*normals, e_k]))
-            d = _ceil_days(w.time_from_exponential(-special.log_ndtr(z), treated))
+            d = _ceil_days(source.time_from_exponential(-special.log_ndtr(z), treated))
             if counted:
                 rng = np.random.default_rng(
                     np.random.SeedSequence([spec.twin_seed, k, i, _SHAPE_STREAM])
                 )
-                d, moved = hit_events(spec, tg, w, d, fu, treated, rng)
+                alone = len(spec.latent_outcomes) == 1
+                d, fu_o, moved = hit_events(spec, tg, source, d, fu, treated, rng, alone)
                 nudges[o.name] = moved
+            else:
+                fu_o = fu
             if d is not None:
                 d, warp = warp_curves(
-                    spec, tg, d, fu, treated, keep_events=counted, steep=shaped
+                    spec, tg, d, fu_o, treated, keep_events=counted, steep=shaped
                 )
             if d is None:
                 near.unshaped += 1
                 continue
-            if near.passes(d, o.name, fu, treated, strata):
+            if near.passes(d, o.name, fu_o, treated, strata):
                 attempts[f"outcome:{o.name}"] = i
+                fu = fu_o
                 normals.append(e_k)
                 days[o.name] = d
                 warps[o.name] = warp

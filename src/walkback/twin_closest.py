@@ -101,6 +101,7 @@ class Closest:
                 "model's curves are too far from the published ones: see the misfit in "
                 "`walkback calibrate`, or try another outcome model"
             )
+
         def rate(t: Target) -> float:
             return self.passed[t.name] / self.seen[t.name] if self.seen[t.name] else 1.0
 

@@ -26,28 +26,105 @@ from walkback.estimators import kaplan_meier
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 
 MAX_SLOPE = 1.5
-#: outcomes shaped to landmarks and event counts: the warp composes the model's quantiles with the
-#: published read-outs, which a smooth model matches only within sampling error, so steeper
-#: (but still monotone, and bounded) local stretches are allowed
-MAX_SLOPE_SHAPED = 3.0
+#: outcomes shaped to landmarks and event counts are drawn from a curve through the published
+#: read-outs, so their warps only correct one sample's steps: a stretch may be steep (a long gap
+#: between two events, as small trials' flat stretches are), a compression at most 3-fold (so
+#: no pile-ups of identical days)
+MAX_STRETCH_SHAPED, MAX_COMPRESSION_SHAPED = 30.0, 3.0
 NEVER = np.iinfo(np.int64).max // 4
 
 
-def hit_events(spec: TrialSpec, tg: list[Target], dist, d, fu, treated, rng):
-    """Redraw as few latent times as needed so each published event count is met (None if it
-    cannot be: not enough participants on the other side)."""
+
+
+class ReadoutCurve:
+    """The calibrated model bent through the published read-outs of each arm.
+
+    With ``H`` the model's cumulative hazard, the curve's is ``phi(H(t))``: ``phi`` is piecewise
+    linear through the points (H(t_j), -log s_j) of the arm's published landmarks (t_j, s_j) and
+    median (m, 0.5), with slope 1 beyond the last (so the model's shape, cure plateau included,
+    holds between and after them). The twin draws a shaped outcome's event days from it, so its
+    Kaplan-Meier curves start close to the published ones and the warps that follow stay gentle.
+    At a median the curve sits half a step (of the participants expected at risk there, from the
+    follow-up days ``fu``) under 0.5, so that a sample's curve has crossed 0.5 by then more often
+    than not (the warp then puts the crossing on the published day).
+    """
+
+    def __init__(self, dist, tg: list[Target], fu=None, treated=None) -> None:
+        self.dist = dist
+        self.knots = {}
+        for arm_flag in (True, False):
+            arm = "treatment" if arm_flag else "control"
+
+            def level(m: float) -> float:
+                if fu is None:
+                    return 0.5
+                at_risk = 0.5 * np.sum((fu >= m) & (treated == arm_flag))
+                return 0.5 - 0.5 / max(at_risk, 10.0)
+
+            pts = sorted(
+                [(t.time, t.value) for t in tg if t.arm == arm and t.statistic == "km_survival"]
+                + [
+                    (t.value, level(t.value))
+                    for t in tg
+                    if t.arm == arm and t.statistic == "km_median" and t.value != NOT_REACHED
+                ]
+            )
+            hm, hs = [0.0], [0.0]
+            for time, surv in pts:
+                h_model = float(
+                    -np.log(dist.survival(np.array([time]), np.array([arm_flag]))[0])
+                )
+                h_pub = -math.log(surv) if 0 < surv < 1 else None
+                if h_pub is not None and h_model > hm[-1] and h_pub > hs[-1]:
+                    hm.append(h_model)
+                    hs.append(h_pub)
+            self.knots[arm_flag] = (np.array(hm), np.array(hs))
+
+    def _map(self, x, treated, inverse: bool) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        out = np.empty_like(x)
+        tr = np.broadcast_to(np.asarray(treated, dtype=bool), x.shape)
+        for arm in (True, False):
+            m = tr == arm
+            hm, hs = self.knots[arm]
+            src, dst = (hs, hm) if inverse else (hm, hs)
+            xm = x[m]
+            out[m] = np.where(xm <= src[-1], np.interp(xm, src, dst), dst[-1] + (xm - src[-1]))
+        return out
+
+    def survival(self, t, treated) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            h = -np.log(np.asarray(self.dist.survival(t, treated), dtype=float))
+        return np.exp(-self._map(h, treated, inverse=False))
+
+    def time_from_exponential(self, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
+        return self.dist.time_from_exponential(self._map(e, treated, inverse=True), treated)
+
+
+def hit_events(spec: TrialSpec, tg: list[Target], dist, d, fu, treated, rng, move_dropout=False):
+    """Meet each published event count with as few changes as possible; ``(d, fu, moved)``, with
+    ``d`` None when it cannot be (not enough participants on the other side).
+
+    Too few events: censored participants' latent times are redrawn given T <= follow-up. Too
+    many: with ``move_dropout`` (the outcome is the trial's only one, so follow-up is its own),
+    participants with an event drop out on a day drawn uniformly before it (censoring that is
+    independent of the outcome, so the curve keeps its course); otherwise their latent times are
+    redrawn given T > follow-up."""
     per_arm = [t for t in tg if t.statistic == "events" and t.arm is not None]
     total = [t for t in tg if t.statistic == "events" and t.arm is None]
     groups = [(treated == (t.arm == "treatment"), t.value) for t in per_arm]
     if not groups and total:
         groups = [(np.ones(d.size, dtype=bool), total[0].value)]
-    d = d.copy()
+    d, fu = d.copy(), fu.copy()
     moved = 0
     for mask, value in groups:
         want = int(round(value))
         ev = mask & (d <= fu)
         have = int(ev.sum())
-        if have > want:  # an event becomes a censoring: T redrawn given T > follow-up
+        if have > want and move_dropout:  # an earlier dropout censors the event
+            pick = np.sort(rng.choice(np.flatnonzero(ev), size=have - want, replace=False))
+            fu[pick] = np.minimum(fu[pick], rng.integers(0, np.maximum(d[pick], 1)))
+        elif have > want:  # an event becomes a censoring: T redrawn given T > follow-up
             pool = np.flatnonzero(ev)
             pick = np.sort(rng.choice(pool, size=have - want, replace=False))
             s_fu = dist.survival(fu[pick], treated[pick])
@@ -57,27 +134,31 @@ def hit_events(spec: TrialSpec, tg: list[Target], dist, d, fu, treated, rng):
         elif have < want:  # a censoring becomes an event: T redrawn given T <= follow-up
             pool = np.flatnonzero(mask & (d > fu) & (fu >= 1))
             if pool.size < want - have:
-                return None, 0
+                return None, fu, 0
             pick = np.sort(rng.choice(pool, size=want - have, replace=False))
             s_fu = dist.survival(fu[pick], treated[pick])
             e = -np.log(s_fu + rng.random(pick.size) * (1 - s_fu))
             new = _ceil_days(dist.time_from_exponential(e, treated[pick]))
             d[pick] = np.clip(new, 1, fu[pick])
         moved += abs(have - want)
-    return d, moved
+    return d, fu, moved
 
 
 def _landmark_knot(km, t: Target):
-    """(current, goal) of a landmark: the events straddling the published value move to the
-    landmark day, so the curve at the landmark is the first value below the upper rounding edge."""
+    """(current, goal) of a landmark: the gap after an event whose curve value rounds to the
+    published one (the gap nearest the landmark, if several) moves onto the landmark day."""
     surv, times = km.survival, km.time
-    edge = t.value + t.precision / 2
-    below = np.flatnonzero(surv < edge)
-    if below.size == 0:
-        return None
-    j = int(below[0])
-    nxt = times[j + 1] if j + 1 < times.size else times[j] + 1.0
-    return (float(times[j]) + float(nxt)) / 2.0, t.time + 0.5
+    nxt = np.append(times[1:], times[-1] + 1.0) if times.size else times
+    inside = np.flatnonzero(np.abs(surv - t.value) < t.precision / 2)
+    if inside.size:
+        mids = (times[inside] + nxt[inside]) / 2.0
+        j = int(inside[np.argmin(np.abs(mids - t.time))])
+    else:
+        below = np.flatnonzero(surv < t.value + t.precision / 2)
+        if below.size == 0:
+            return None
+        j = int(below[0])
+    return (float(times[j]) + float(nxt[j])) / 2.0, t.time + 0.5
 
 
 def _readouts(spec: TrialSpec, km, arm_targets: list[Target]):
@@ -162,8 +243,8 @@ def warp_curves(
             xk = np.concatenate(([0.0], x, [x_end]))
             yk = np.concatenate(([0.0], y, [x_end]))
             slopes = np.diff(yk) / np.diff(xk)
-            limit = MAX_SLOPE_SHAPED if steep else MAX_SLOPE
-            if slopes.min() < 1 / limit or slopes.max() > limit:
+            hi, lo = (MAX_STRETCH_SHAPED, MAX_COMPRESSION_SHAPED) if steep else (MAX_SLOPE,) * 2
+            if slopes.min() < 1 / lo or slopes.max() > hi:
                 return None, None
             warped = np.maximum(np.rint(np.interp(da, xk, yk)).astype(np.int64), 1)
             if keep_events:

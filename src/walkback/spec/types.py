@@ -33,6 +33,20 @@ class SpecError(WalkbackError, ValueError):
     """A trial spec breaks a rule. The message names the file and the key."""
 
 
+def rounds_to(x: float, ref: float, precision: float, margin: float = 0.0) -> bool:
+    """Whether ``x`` prints as ``ref`` at ``precision``, rounding half away from zero (52.5 days
+    prints as 53, as papers print it); ``margin`` (a share of the precision) keeps ``x`` that far
+    inside the rounding window."""
+    half = precision / 2 - margin * precision
+    tol = 1e-12 * max(1.0, abs(ref))
+    lo, hi = (
+        (ref - half - tol, ref + half - tol) if ref >= 0 else (ref - half + tol, ref + half + tol)
+    )
+    if margin > 0:
+        return lo + 2 * tol < x < hi
+    return (lo <= x < hi) if ref >= 0 else (lo < x <= hi)
+
+
 @dataclass(frozen=True)
 class Param:
     """A model number: fixed (an assumption or a published value) or to be calibrated."""
@@ -79,7 +93,7 @@ class Target:
             return value is None or not math.isfinite(value)
         if value is None or not math.isfinite(value):
             return False
-        return abs(value - ref) < self.precision / 2 - 1e-12 * max(1.0, abs(ref))
+        return rounds_to(value, ref, self.precision)
 
 
 @dataclass(frozen=True)
