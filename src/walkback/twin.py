@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +102,7 @@ def make_twin(
             attempts["baseline"] = i
             break
     else:
-        raise TwinError(_fail_msg(spec, "baseline", counts, budget))
+        raise TwinError(_baseline_msg(spec, counts, budget))
     treated = base["treated"]
     fu = followup_days(spec, base, model.dropout_rate)
     strata = _analysis_strata(spec, base)
@@ -137,18 +138,25 @@ def make_twin(
             e_k = stratified_normals(rng_k, treated) if shaped else rng_k.standard_normal(n)
             z = sum(chol[k, j] * e for j, e in enumerate([*normals, e_k]))
             d = _ceil_days(source.time_from_exponential(-special.log_ndtr(z), treated))
+            seq = np.random.SeedSequence([spec.twin_seed, k, i, _SHAPE_STREAM])
+            rng = np.random.default_rng(seq) if shaped else None
+            alone = shaped and len(spec.latent_outcomes) == 1  # follow-up is this outcome's own
             if counted:
-                rng = np.random.default_rng(
-                    np.random.SeedSequence([spec.twin_seed, k, i, _SHAPE_STREAM])
-                )
-                alone = len(spec.latent_outcomes) == 1
                 d, fu_o, moved = hit_events(spec, tg, source, d, fu, treated, rng, alone)
                 nudges[o.name] = moved
             else:
-                fu_o = fu
+                fu_o = fu.copy()
             if d is not None:
                 d, warp = warp_curves(
-                    spec, tg, d, fu_o, treated, keep_events=counted, steep=shaped
+                    spec,
+                    tg,
+                    d,
+                    fu_o,
+                    treated,
+                    keep_events=counted,
+                    steep=shaped,
+                    rng=rng,
+                    move_dropout=alone,
                 )
             if d is None:
                 near.unshaped += 1
@@ -344,6 +352,24 @@ def _hit_count(spec, tg, model: Model, name, comp, extra, fu, treated, rng):
         e = -np.log(u)
         extra[pick] = np.minimum(_ceil_days(w.time_from_exponential(e, treated[pick])), fu[pick])
     return extra, want - have
+
+
+def _baseline_msg(spec: TrialSpec, counts: list[Target], budget: int) -> str:
+    """Why no randomisation list gave the published arm sizes, and the budget that would."""
+    msg = _fail_msg(spec, "baseline", counts, budget)
+    sizes = {t.arm: int(t.value) for t in counts}
+    if spec.randomisation != "simple" or set(sizes) != set(ARM_KEYS):
+        return msg
+    from scipy import stats
+
+    a, b = spec.ratio
+    p = float(stats.binom.pmf(sizes["treatment"], sum(sizes.values()), a / (a + b)))
+    need = math.ceil(3 / p) if p > 0 else math.inf
+    return (
+        f"{spec.source}: no twin baseline within {budget} attempts gives the published arm sizes "
+        f"({sizes['treatment']} vs {sizes['control']}); simple randomisation gives them with "
+        f"probability {p:.3g} per attempt: raise [twin] max_attempts to at least {need}"
+    )
 
 
 def _fail_msg(spec: TrialSpec, stage: str, tg: list[Target], budget: int) -> str:

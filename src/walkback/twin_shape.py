@@ -23,6 +23,7 @@ import numpy as np
 
 from walkback.draws import _ceil_days
 from walkback.estimators import kaplan_meier
+from walkback.estimators.kaplan_meier import confint
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 
 MAX_SLOPE = 1.5
@@ -32,8 +33,6 @@ MAX_SLOPE = 1.5
 #: no pile-ups of identical days)
 MAX_STRETCH_SHAPED, MAX_COMPRESSION_SHAPED = 30.0, 3.0
 NEVER = np.iinfo(np.int64).max // 4
-
-
 
 
 class ReadoutCurve:
@@ -55,7 +54,7 @@ class ReadoutCurve:
         for arm_flag in (True, False):
             arm = "treatment" if arm_flag else "control"
 
-            def level(m: float) -> float:
+            def level(m: float, arm_flag: bool = arm_flag) -> float:
                 if fu is None:
                     return 0.5
                 at_risk = 0.5 * np.sum((fu >= m) & (treated == arm_flag))
@@ -71,9 +70,7 @@ class ReadoutCurve:
             )
             hm, hs = [0.0], [0.0]
             for time, surv in pts:
-                h_model = float(
-                    -np.log(dist.survival(np.array([time]), np.array([arm_flag]))[0])
-                )
+                h_model = float(-np.log(dist.survival(np.array([time]), np.array([arm_flag]))[0]))
                 h_pub = -math.log(surv) if 0 < surv < 1 else None
                 if h_pub is not None and h_model > hm[-1] and h_pub > hs[-1]:
                     hm.append(h_model)
@@ -177,7 +174,8 @@ def _readouts(spec: TrialSpec, km, arm_targets: list[Target]):
             xs += list(now[use])
             ys += list(goal[use])
         elif t.statistic == "km_survival":
-            surv = float(km.survival_at([t.time]).iloc[0]["survival"])
+            j = np.searchsorted(km.time, t.time, side="right") - 1
+            surv = float(km.survival[j]) if j >= 0 else 1.0
             if not abs(surv - t.value) < t.precision / 2 * (1 - 2e-3):
                 exact = False
             knot = _landmark_knot(km, t)
@@ -210,6 +208,8 @@ def warp_curves(
     treated,
     keep_events: bool = False,
     steep: bool = False,
+    rng: np.random.Generator | None = None,
+    move_dropout: bool = False,
 ):
     """Move event days so each published median (with CI) and landmark survival is hit exactly;
     ``(None, None)`` when the needed map is too steep or the read-outs do not settle."""
@@ -222,6 +222,7 @@ def warp_curves(
         arm = treated == (arm_key == "treatment")
         da, fa = d[arm], fu[arm]
         history = []
+        ci_done = False
         for _ in range(12 if steep else 8):
             km = kaplan_meier(
                 np.minimum(da, fa),
@@ -233,6 +234,13 @@ def warp_curves(
             if got is None:
                 return None, None
             xs, ys, exact = got
+            if exact and steep and rng is not None and not ci_done:
+                ci_done = True  # once the read-outs are exact: the landmarks' CIs, then re-check
+                fa_before = fa.copy()
+                fixed = fix_landmark_cis(spec, da, fa, arm_t, rng, move_dropout)
+                if not np.array_equal(fixed, da) or not np.array_equal(fa, fa_before):
+                    da = fixed
+                    continue
             if exact:
                 break
             order = np.argsort(xs, kind="stable")
@@ -260,6 +268,8 @@ def warp_curves(
         else:
             return None, None
         d[arm] = da
+        if move_dropout:
+            fu[arm] = fa  # the caller's follow-up days: dropouts redrawn within the stretch
         for t in arm_t:
             record[t.name] = {"iterations": len(history)}
         if len(arm_t) == 1 and arm_t[0].statistic == "km_median" and arm_t[0].ci is not None:
@@ -282,6 +292,85 @@ def _km_at(days: np.ndarray, fu: np.ndarray, t: float) -> float:
     u, dcount = np.unique(time[ev], return_counts=True)
     n_risk = time.size - np.searchsorted(np.sort(time), u, side="left")
     return float(np.prod(1.0 - dcount / n_risk))
+
+
+def _km_ci_at(spec: TrialSpec, days: np.ndarray, fu: np.ndarray, t: float):
+    """Kaplan-Meier estimate at ``t`` with its pointwise CI (Greenwood, the spec's transform)."""
+    time = np.minimum(days, fu)
+    ev = (days <= fu) & (time <= t)
+    if not ev.any():
+        return 1.0, 1.0, 1.0
+    u, dcount = np.unique(time[ev], return_counts=True)
+    n_risk = time.size - np.searchsorted(np.sort(time), u, side="left")
+    surv = float(np.prod(1.0 - dcount / n_risk))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = float(np.sum(dcount / (n_risk * (n_risk - dcount))))
+    lo, hi = confint(np.array([surv]), np.array([math.sqrt(var)]), spec.conf_type, 1 - spec.alpha)
+    return surv, float(lo[0]), float(hi[0])
+
+
+def _ci_fits(t: Target, lo: float, hi: float) -> bool:
+    if t.ci is None:
+        return True
+    half = t.precision / 2 * (1 - 2e-3)
+    return abs(lo - t.ci[0]) < half and abs(hi - t.ci[1]) < half
+
+
+def _shuffle_for_ci(spec, da, fa, t: Target, knots: list[float], rng, move_dropout) -> None:
+    """Local moves until the landmark's CI rounds to the published one, each kept only when the
+    estimate there still does: an event between the landmark and the knot before it re-timed
+    within that stretch; or an early dropout's status turned (its event after, or on, its last
+    follow-up day) with the opposite turn for a participant followed beyond the landmark, so the
+    counts by the landmark and in all are kept; with ``move_dropout`` also a participant censored
+    after the landmark dropping out within the stretch instead (a redrawn dropout day; ``fa`` is
+    changed). The numbers at risk, and so the Greenwood variance, change. In place."""
+    day = math.floor(t.time)
+    before = max([k for k in knots if k < day], default=0.0)
+    first = int(math.floor(before)) + 1
+    half = t.precision / 2 * (1 - 2e-3)
+    surv, lo, hi = _km_ci_at(spec, da, fa, t.time)
+    for _ in range(40):
+        if _ci_fits(t, lo, hi):
+            return
+        old, old_fa = da.copy(), fa.copy()
+        event = da <= fa
+        move = rng.integers(4 if move_dropout else 3)
+        if move == 0:  # re-time an event within the stretch
+            cand = np.flatnonzero(event & (da >= first) & (da <= day))
+            if cand.size == 0 or first > day:
+                continue
+            i = cand[rng.integers(cand.size)]
+            da[i] = min(int(rng.integers(first, day + 1)), int(fa[i]))
+        elif move == 1:  # an early dropout's event falls after its dropout, and a participant
+            # censored after the landmark has an event within the stretch instead
+            cand = np.flatnonzero(event & (fa < day))
+            late = np.flatnonzero(~event & (fa > day))
+            if cand.size == 0 or late.size == 0 or first > day:
+                continue
+            i, j = cand[rng.integers(cand.size)], late[rng.integers(late.size)]
+            da[i] = fa[i] + 1
+            da[j] = int(rng.integers(first, day + 1))
+        elif move == 3:  # a participant censored after the landmark drops out within the stretch
+            cand = np.flatnonzero(~event & (fa > day))
+            if cand.size == 0 or first > day:
+                continue
+            i = cand[rng.integers(cand.size)]
+            fa[i] = int(rng.integers(first, day))
+            da[i] = max(da[i], fa[i] + 1)
+        else:  # an early dropout has its event on its last follow-up day, and an event within
+            # the stretch of a participant followed beyond the landmark falls after it instead
+            cand = np.flatnonzero(~event & (fa < day) & (fa >= 1))
+            early = np.flatnonzero(event & (da >= first) & (da <= day) & (fa > day))
+            if cand.size == 0 or early.size == 0:
+                continue
+            i, j = cand[rng.integers(cand.size)], early[rng.integers(early.size)]
+            da[i] = fa[i]
+            da[j] = fa[j] + 1
+        new = _km_ci_at(spec, da, fa, t.time)
+        if abs(new[0] - t.value) >= half:  # the estimate must keep rounding to the published
+            da[:], fa[:] = old, old_fa
+        else:
+            surv, lo, hi = new
 
 
 def _nudge_landmarks(da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
@@ -317,6 +406,19 @@ def _nudge_landmarks(da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
                 da[cand[np.argmax(da[cand])]] = day + 1
         else:
             return None
+    return da
+
+
+def fix_landmark_cis(spec, da, fa, arm_t: list[Target], rng, move_dropout: bool = False):
+    """Each landmark's CI made to round to the published one where local moves can (see
+    :func:`_shuffle_for_ci`; ``fa`` changes in place with ``move_dropout``)."""
+    da = da.copy()
+    knots = [t.time for t in arm_t if t.statistic == "km_survival"]
+    for t in arm_t:
+        if t.statistic == "km_median":
+            knots += [x for x in (t.value, *(t.ci or ())) if math.isfinite(x)]
+    for t in sorted((t for t in arm_t if t.statistic == "km_survival"), key=lambda t: t.time):
+        _shuffle_for_ci(spec, da, fa, t, knots, rng, move_dropout)
     return da
 
 
