@@ -148,8 +148,15 @@ def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
     return values
 
 
-def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue | None:
-    """The reproduced value of one target, or None when the data lack what it needs."""
+def target_value(
+    spec: TrialSpec, t: Target, data: TrialArrays, cache: dict | None = None
+) -> TargetValue | None:
+    """The reproduced value of one target, or None when the data lack what it needs.
+
+    ``cache`` (a dict the caller keeps for one dataset) shares each curve and model fit between
+    the targets that read it, so evaluating all of a trial's targets fits each once.
+    """
+    memo = {} if cache is None else cache
     level = 1.0 - spec.alpha
     arm_mask = None if t.arm is None else (data.treated == (t.arm == "treatment"))
     if t.statistic == "count":
@@ -195,9 +202,14 @@ def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue |
         ev = event if arm_mask is None else event[arm_mask]
         return TargetValue(float(ev.sum()))
     if t.statistic in ("km_median", "km_survival", "rmst", "median_followup"):
-        keep = slice(None) if arm_mask is None else arm_mask
-        status = 1.0 - event if t.statistic == "median_followup" else event  # reverse KM
-        km = kaplan_meier(time[keep], status[keep], conf_type=spec.conf_type, conf_level=level)
+        key = ("km", outcome, t.arm, t.statistic == "median_followup")
+        if key not in memo:
+            keep = slice(None) if arm_mask is None else arm_mask
+            status = 1.0 - event if t.statistic == "median_followup" else event  # reverse KM
+            memo[key] = kaplan_meier(
+                time[keep], status[keep], conf_type=spec.conf_type, conf_level=level
+            )
+        km = memo[key]
         if t.statistic == "km_survival":
             row = km.survival_at([t.time]).iloc[0]
             return TargetValue(float(row["survival"]), float(row["lower"]), float(row["upper"]))
@@ -206,16 +218,22 @@ def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue |
         m = km.median
         return TargetValue(m.estimate, m.lower, m.upper)
     if t.statistic == "logrank_p":
-        return TargetValue(logrank(time, event, data.treated.astype(int), data.strata).p)
-    fit = cox(
-        time,
-        event,
-        data.treated.astype(float),
-        data.strata,
-        names=["treatment"],
-        ties=spec.ties,
-        conf_level=level,
-    )
+        if ("logrank", outcome) not in memo:
+            memo[("logrank", outcome)] = logrank(
+                time, event, data.treated.astype(int), data.strata
+            ).p
+        return TargetValue(memo[("logrank", outcome)])
+    if ("cox", outcome) not in memo:
+        memo[("cox", outcome)] = cox(
+            time,
+            event,
+            data.treated.astype(float),
+            data.strata,
+            names=["treatment"],
+            ties=spec.ties,
+            conf_level=level,
+        )
+    fit = memo[("cox", outcome)]
     if t.statistic == "cox_hr":
         lo, hi = fit.conf_int()[0]
         return TargetValue(float(fit.hazard_ratio[0]), float(lo), float(hi))

@@ -59,6 +59,7 @@ from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, Tr
 from walkback.targets import TrialArrays, check, target_value
 from walkback.twin_closest import MARGIN
 from walkback.twin_closest import Closest as _Closest
+from walkback.twin_polish import polish
 from walkback.twin_shape import ReadoutCurve, hit_events, stratified_normals, warp_curves
 
 _SHAPE_STREAM = 7  # the child stream of an outcome attempt used to hit event counts
@@ -159,9 +160,15 @@ def make_twin(
                     move_dropout=alone,
                 )
             if d is None:
-                near.unshaped += 1
+                near.unshaped[warp or "too few participants to change the event count"] += 1
                 continue
-            if near.passes(d, o.name, fu_o, treated, strata):
+            ok = near.passes(d, o.name, fu_o, treated, strata)
+            if not ok and shaped:  # the whole-trial figures by small re-timings (twin_polish)
+                polished = polish(spec, tg, d, fu_o, o.name, treated, strata, rng)
+                if polished is not None:
+                    d = polished
+                    ok = near.passes(d, o.name, fu_o, treated, strata)
+            if ok:
                 attempts[f"outcome:{o.name}"] = i
                 fu = fu_o
                 normals.append(e_k)

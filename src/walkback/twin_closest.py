@@ -4,6 +4,7 @@ and, when no attempt passes, a message that says what would reconcile model and 
 from __future__ import annotations
 
 import math
+from collections import Counter
 
 import numpy as np
 
@@ -60,7 +61,7 @@ class Closest:
     def __init__(self, spec: TrialSpec, tg: list[Target]) -> None:
         self.spec, self.tg = spec, tg
         self.tries = 0
-        self.unshaped = 0
+        self.unshaped: Counter = Counter()  # why attempts could not be shaped
         self.passed = {t.name: 0 for t in tg}
         self.seen = {t.name: 0 for t in tg}
         self.best: dict[str, tuple[float, TargetValue | None]] = {
@@ -75,9 +76,10 @@ class Closest:
         )
         self.tries += 1
         self.events.append(float((d <= fu).sum()))
+        cache: dict = {}
         for t in self.tg:  # in spec order, up to the first that fails
             try:
-                v = target_value(self.spec, t, data)
+                v = target_value(self.spec, t, data, cache)
             except EstimationError:
                 v = None
             good = check(t, v, MARGIN)
@@ -94,12 +96,12 @@ class Closest:
         """Which targets were hardest, the closest values reached and what would reconcile them."""
         spec = self.spec
         head = f"{spec.source}: no twin {stage} within {budget} attempts reproduces all its targets"
+        why = "; ".join(f"{k} ({v})" for k, v in self.unshaped.most_common(3))
         if self.tries == 0:
             return (
-                f"{head}: none of the attempts could be shaped (the warp needed to put the medians "
-                "and landmarks on the published days was steeper than 1.5 or did not settle); the "
-                "model's curves are too far from the published ones: see the misfit in "
-                "`walkback calibrate`, or try another outcome model"
+                f"{head}: none of the attempts could be shaped ({why}); the model's curves are "
+                "too far from the published ones: see the misfit in `walkback calibrate`, or try "
+                "another outcome model"
             )
 
         def rate(t: Target) -> float:
@@ -113,7 +115,8 @@ class Closest:
             for t in hardest
         ]
         hints = self._hints(hardest, treated)
-        tail = f"; {self.unshaped} attempts could not be shaped" if self.unshaped else ""
+        n_un = sum(self.unshaped.values())
+        tail = f"; {n_un} attempts could not be shaped: {why}" if n_un else ""
         return f"{head}. Hardest: {'; '.join(parts)}{tail}. {' '.join(hints)}".rstrip()
 
     def _hints(self, hardest: list[Target], treated) -> list[str]:

@@ -212,7 +212,7 @@ def warp_curves(
     move_dropout: bool = False,
 ):
     """Move event days so each published median (with CI) and landmark survival is hit exactly;
-    ``(None, None)`` when the needed map is too steep or the read-outs do not settle."""
+    ``(None, why)`` when the needed map is too steep or the read-outs do not settle."""
     d = d.copy()
     record = {}
     shaped = [t for t in tg if t.statistic in ("km_survival", "km_median")]
@@ -232,7 +232,7 @@ def warp_curves(
             )
             got = _readouts(spec, km, arm_t)
             if got is None:
-                return None, None
+                return None, f"{arm_key}: a published median or landmark is not reached"
             xs, ys, exact = got
             if exact and steep and rng is not None and not ci_done:
                 ci_done = True  # once the read-outs are exact: the landmarks' CIs, then re-check
@@ -246,27 +246,26 @@ def warp_curves(
             order = np.argsort(xs, kind="stable")
             x, y = np.asarray(xs)[order], np.asarray(ys)[order]
             if np.any(np.diff(x) <= 0) or np.any(np.diff(y) <= 0):
-                return None, None
+                return None, f"{arm_key}: the read-outs are in another order than published"
             x_end = 2.0 * max(x[-1], y[-1]) + 30.0
             xk = np.concatenate(([0.0], x, [x_end]))
             yk = np.concatenate(([0.0], y, [x_end]))
             slopes = np.diff(yk) / np.diff(xk)
             hi, lo = (MAX_STRETCH_SHAPED, MAX_COMPRESSION_SHAPED) if steep else (MAX_SLOPE,) * 2
             if slopes.min() < 1 / lo or slopes.max() > hi:
-                return None, None
+                return None, f"{arm_key}: the warp would be steeper than allowed"
             warped = np.maximum(np.rint(np.interp(da, xk, yk)).astype(np.int64), 1)
             if keep_events:
-                event = da <= fa
-                da = np.where(event, np.minimum(warped, fa), da)
+                da = _warp_events(da, fa, warped)
             else:
                 da = np.where(da < x_end, warped, da)
             if steep:
                 da = _nudge_landmarks(da, fa, arm_t)
                 if da is None:
-                    return None, None
+                    return None, f"{arm_key}: a landmark's curve steps over its rounding window"
             history.append([float(v) for v in xs])
         else:
-            return None, None
+            return None, f"{arm_key}: the read-outs did not settle"
         d[arm] = da
         if move_dropout:
             fu[arm] = fa  # the caller's follow-up days: dropouts redrawn within the stretch
@@ -281,6 +280,22 @@ def warp_curves(
                 "iterations": len(history),
             }
     return d, record
+
+
+def _warp_events(da: np.ndarray, fa: np.ndarray, warped: np.ndarray) -> np.ndarray:
+    """Event days moved to their warped days, keeping every participant's status count: an event
+    warped past its participant's follow-up goes to a participant still followed then and without
+    an event (who has it instead; the first becomes a censoring), else stays on the last day."""
+    event = da <= fa
+    out = np.where(event, np.minimum(warped, fa), da)
+    free = ~event
+    for i in np.flatnonzero(event & (warped > fa)):
+        j = np.flatnonzero(free & (fa >= warped[i]))
+        if j.size:
+            j = j[np.argmin(fa[j])]
+            out[j], out[i] = warped[i], fa[i] + 1
+            free[j] = False
+    return out
 
 
 def _km_at(days: np.ndarray, fu: np.ndarray, t: float) -> float:

@@ -210,14 +210,15 @@ def derive(trial: str) -> dict:
         ci=(hr_lo, hr_hi),
     )
     add("logrank_p", "Log-rank p", "logrank_p", lr.p, p_precision(lr.p))
-    add(
-        "median_followup",
-        "Median follow-up, reverse Kaplan-Meier (days)",
-        "median_followup",
-        fu.estimate,
-        1,
-        outcome=None,
-    )
+    if math.isfinite(fu.estimate):  # when nearly everyone had the event, papers print none
+        add(
+            "median_followup",
+            "Median follow-up, reverse Kaplan-Meier (days)",
+            "median_followup",
+            fu.estimate,
+            1,
+            outcome=None,
+        )
 
     horizon = followup_quantile(d.time, GAP_QUANTILE)
     tau = 10 * math.floor(followup_quantile(d.time, 0.75) / 10)
