@@ -260,7 +260,7 @@ def warp_curves(
             else:
                 da = np.where(da < x_end, warped, da)
             if steep:
-                da = _nudge_landmarks(da, fa, arm_t)
+                da = _nudge_landmarks(spec, da, fa, arm_t)
                 if da is None:
                     return None, f"{arm_key}: a landmark's curve steps over its rounding window"
             history.append([float(v) for v in xs])
@@ -388,10 +388,50 @@ def _shuffle_for_ci(spec, da, fa, t: Target, knots: list[float], rng, move_dropo
             surv, lo, hi = new
 
 
-def _nudge_landmarks(da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
+def _move_in(da, fa, day) -> bool:
+    """The earliest event after ``day`` onto it (in place); False if there is none."""
+    cand = np.flatnonzero((da <= fa) & (da > day))
+    if cand.size == 0:
+        return False
+    da[cand[np.argmin(da[cand])]] = day
+    return True
+
+
+def _move_out(da, fa, day) -> bool:
+    """The latest event up to ``day`` (of someone followed longer) to the next day (in place)."""
+    cand = np.flatnonzero((da <= fa) & (da <= day) & (fa > day))
+    if cand.size == 0:
+        return False
+    da[cand[np.argmax(da[cand])]] = day + 1
+    return True
+
+
+def _best_in_window(spec, da, fa, t: Target) -> np.ndarray:
+    """Of the curve values inside the landmark's rounding window (one event more or fewer by the
+    landmark), the one whose CI also rounds to the published one, if any."""
+    half = t.precision / 2 * (1 - 2e-3)
+    day = math.floor(t.time)
+    surv, lo, hi = _km_ci_at(spec, da, fa, t.time)
+    if _ci_fits(t, lo, hi):
+        return da
+    for move in (_move_in, _move_out):
+        trial = da.copy()
+        for _ in range(4):
+            if not move(trial, fa, day):
+                break
+            surv, lo, hi = _km_ci_at(spec, trial, fa, t.time)
+            if abs(surv - t.value) >= half:
+                break
+            if _ci_fits(t, lo, hi):
+                return trial
+    return da
+
+
+def _nudge_landmarks(spec, da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
     """Move single events across each landmark day until the curve there rounds to the published
     value: the earliest event after it onto the day, or the latest event up to it to the next day
-    (None when the curve steps over the rounding window: this draw's censoring cannot give it)."""
+    (None when the curve steps over the rounding window: this draw's censoring cannot give it);
+    of the values inside the window, one whose CI rounds to the published CI is preferred."""
     da = da.copy()
     for t in sorted((t for t in arm_t if t.statistic == "km_survival"), key=lambda t: t.time):
         day = math.floor(t.time)
@@ -408,19 +448,12 @@ def _nudge_landmarks(da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
                 swaps, side = swaps - 1, 0
                 continue
             side = now
-            event = da <= fa
-            if now > 0:  # too few events by the landmark
-                cand = np.flatnonzero(event & (da > day))
-                if cand.size == 0:
-                    return None
-                da[cand[np.argmin(da[cand])]] = day
-            else:  # too many
-                cand = np.flatnonzero(event & (da <= day) & (fa > day))
-                if cand.size == 0:
-                    return None
-                da[cand[np.argmax(da[cand])]] = day + 1
+            if not (_move_in if now > 0 else _move_out)(da, fa, day):
+                return None
         else:
             return None
+        if t.ci is not None:
+            da = _best_in_window(spec, da, fa, t)
     return da
 
 
