@@ -159,7 +159,7 @@ def test_calibrate_json(spec, capsys):
     for _, p in calibration_unknowns(spec):
         r = rows[p.calibrate]
         assert r["expected"] == pytest.approx(r["published"], rel=1e-3)
-    assert set(d["model"]["outcomes"]) == {o.name for o in spec.weibull_outcomes}
+    assert set(d["model"]["outcomes"]) == {o.name for o in spec.latent_outcomes}
 
 
 def test_calibrate_table(spec, capsys):

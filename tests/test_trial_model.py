@@ -632,11 +632,11 @@ def test_min_followup_kept_when_not_a_multiple_of_the_interval(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ("report_every_months = 1 ", "report_every_months = 0 "),
+        ("report_every_months = 1 ", "report_every_months = -1 "),
         ('mean = { target = "age_mean" }', 'mean = { calibrate = "age_mean" }'),
         ("seed = 20240613", 'seed = "twenty"'),
     ],
-    ids=["report-every-zero", "calibrated-covariate", "twin-seed-text"],
+    ids=["report-every-negative", "calibrated-covariate", "twin-seed-text"],
 )
 def test_more_invalid_specs_raise_spec_error(tmp_path, old, new):
     path = _variant(tmp_path, old, new)

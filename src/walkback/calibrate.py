@@ -63,11 +63,16 @@ class CalibrationRow:
         return {
             "target": self.target,
             "label": self.label,
-            "published": self.published,
-            "expected": None if math.isnan(self.expected) else self.expected,
+            "published": _nr(self.published),
+            "expected": None if math.isnan(self.expected) else _nr(self.expected),
             "method": self.method,
             "derived": self.derived,
         }
+
+
+def _nr(x: float) -> float | str:
+    """A number as JSON takes it: "NR" for not reached (infinite)."""
+    return "NR" if x == math.inf else x
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ class Calibration:
     replicates: int
     seed: int
     notes: tuple[str, ...] = field(default=())
+    fit: dict | None = None  # free parameters: walkback.fit.FitResult.to_dict()
 
     def table(self) -> pd.DataFrame:
         import pandas as pd
@@ -97,6 +103,7 @@ class Calibration:
             "targets": [r.to_dict() for r in self.rows],
             "monte_carlo": {"replicates": self.replicates, "seed": self.seed},
             "notes": list(self.notes),
+            **({"fit": self.fit} if self.fit is not None else {}),
         }
 
 
@@ -199,6 +206,8 @@ _CACHE: dict[tuple, Calibration] = {}
 # (tests/test_cache.py checks that every walkback function a calibration calls is in here)
 CALIBRATION_CODE = (
     "calibrate.py",
+    "expected.py",
+    "fit.py",
     "model.py",
     "draws.py",
     "spec",
@@ -264,7 +273,13 @@ def calibration_from_dict(spec: TrialSpec, d: dict) -> Calibration:
     solved = {k: float(v) for k, v in d["solved"].items()}
     nan = float("nan")
     rows = tuple(
-        CalibrationRow(**{**r, "expected": nan if r["expected"] is None else r["expected"]})
+        CalibrationRow(
+            **{
+                **r,
+                "published": _from_nr(r["published"]),
+                "expected": nan if r["expected"] is None else _from_nr(r["expected"]),
+            }
+        )
         for r in d["targets"]
     )
     mc = d["monte_carlo"]
@@ -277,7 +292,13 @@ def calibration_from_dict(spec: TrialSpec, d: dict) -> Calibration:
         mc["replicates"],
         mc["seed"],
         tuple(d["notes"]),
+        d.get("fit"),
     )
+
+
+def _from_nr(x) -> float:
+    """A JSON number back, "NR" (not reached) as infinity."""
+    return math.inf if x == "NR" else float(x)
 
 
 def solve(
@@ -296,6 +317,50 @@ def solve(
         solved[k] = {"annual_rate": 0.1, "hazard_ratio": 1.0}.get(
             k.rsplit(".", 1)[1], math.sqrt(lo * hi)
         )
+    fit = None
+    for _round in range(6 if unknowns else 1):  # free parameters and calibrated ones, in turn
+        before_fit = dict(solved)
+        fit = _fit_free(spec, pool, solved, progress)
+        _gauss_seidel(spec, ev, unknowns, solved, progress)
+        if fit is None or all(
+            k in before_fit and abs(solved[k] / before_fit[k] - 1) < 1e-5 for k in solved
+        ):
+            break
+    solved = {k: float(f"{v:.6g}") for k, v in solved.items()}
+    model = model_from_spec(spec, solved)
+    rows = _rows(spec, ev, model)
+    notes = (
+        "Weibull PH outcomes with two medians and an HR are solved in closed form.",
+        f"Calibrated parameters solve expected = published over {replicates} pooled simulated "
+        f"trials (seed {seed}), rounded to 6 significant figures.",
+    )
+    if fit is not None:
+        notes += (
+            "Free parameters (left out of the spec) are fitted jointly to their outcomes' targets "
+            "by weighted least squares on the model's large-sample values (walkback.fit).",
+        )
+    return Calibration(
+        spec.name, spec.sha256, model, solved, tuple(rows), replicates, seed, notes, fit
+    )
+
+
+def _fit_free(spec: TrialSpec, pool: _Pool, solved: dict, progress) -> dict | None:
+    """Solve the free parameters given the current calibrated ones (updates ``solved``)."""
+    from walkback.fit import fit_free, free_parameters
+
+    if not free_parameters(spec):
+        return None
+    admin = np.rint(pool.base["admin_months"] * spec.days_per_month)
+    fixed = {k: v for k, v in solved.items() if k not in free_parameters(spec)}
+    res = fit_free(spec, admin, fixed, progress)
+    solved.update(res.solved)
+    return res.to_dict()
+
+
+def _gauss_seidel(spec: TrialSpec, ev: _Evaluator, unknowns, solved: dict, progress) -> None:
+    """Solve each ``{ calibrate = ... }`` parameter in turn until all agree (updates ``solved``)."""
+    if not unknowns:
+        return
     for sweep in range(30):
         before = dict(solved)
         for k, p in unknowns:
@@ -307,15 +372,6 @@ def solve(
             break
     else:
         raise CalibrationError("calibration did not settle in 30 sweeps; the targets may conflict")
-    solved = {k: float(f"{v:.6g}") for k, v in solved.items()}
-    model = model_from_spec(spec, solved)
-    rows = _rows(spec, ev, model)
-    notes = (
-        "Weibull PH outcomes with two medians and an HR are solved in closed form.",
-        f"Calibrated parameters solve expected = published over {replicates} pooled simulated "
-        f"trials (seed {seed}), rounded to 6 significant figures.",
-    )
-    return Calibration(spec.name, spec.sha256, model, solved, tuple(rows), replicates, seed, notes)
 
 
 def _solve_one(spec: TrialSpec, ev: _Evaluator, solved: dict, key: str, target: Target) -> float:
@@ -379,10 +435,20 @@ def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]
             value, method = _expected_icer(spec), "economic model means (closed form, no cap)"
         elif t.statistic in ("fisher_p", "prob_cost_effective"):
             value, method = float("nan"), "a property of one dataset: matched by the twin"
+        elif t.statistic in ("km_survival", "logrank_p", "rmst", "median_followup"):
+            value, method = _analytic(spec, ev, model, t), "large-sample value (walkback.expected)"
         else:
             value, method = ev.expected(model, t, cache), mc
         rows.append(CalibrationRow(t.name, t.label, t.value, float(value), method, t.derived))
     return rows
+
+
+def _analytic(spec: TrialSpec, ev: _Evaluator, model: Model, t: Target) -> float:
+    from walkback.expected import ExpectedTrial
+
+    exp = ExpectedTrial(spec, np.rint(ev.pool.base["admin_months"] * spec.days_per_month))
+    dist = model.outcomes[t.outcome or spec.primary.name]
+    return float(exp.value(t, dist, model.dropout_rate)[0])
 
 
 def _expected_icer(spec: TrialSpec) -> float:

@@ -19,7 +19,7 @@ from walkback.spec import TrialSpec
 def stream_names(spec: TrialSpec) -> list[str]:
     """Names of the independent random streams, in spawn order."""
     names = ["baseline", "covariates"]
-    names += [f"outcome:{o.name}" for o in spec.weibull_outcomes]
+    names += [f"outcome:{o.name}" for o in spec.latent_outcomes]
     names += [
         f"extra:{o.name}"
         for o in spec.outcomes.values()
@@ -66,7 +66,9 @@ def draw_baseline(spec: TrialSpec, rng: np.random.Generator) -> dict:
         cell = cell * len(s.levels) + codes[:, j]
     treated = np.zeros(n, dtype=bool)
     a, b = spec.ratio
-    for c in np.unique(cell):
+    if spec.randomisation == "simple":
+        treated = rng.random(n) < a / (a + b)
+    for c in np.unique(cell) if spec.randomisation == "permuted_blocks" else ():
         idx = np.flatnonzero(cell == c)
         seq: list[np.ndarray] = []
         filled = 0
@@ -94,8 +96,12 @@ def admin_months(to_final, dpm: float, every: int, min_months: int, max_months: 
     """Administrative follow-up in whole reporting intervals.
 
     Up to the final follow-up date, at least ``min_months`` (rounded up to a whole interval) and
-    at most ``max_months`` (rounded down).
+    at most ``max_months`` (rounded down). With daily records (``every`` = 0) it is in days, as
+    a fraction of a month: the days to the final date within [min_months, max_months].
     """
+    if every == 0:
+        lo, hi = np.ceil(min_months * dpm), np.floor(max_months * dpm)
+        return np.clip(np.asarray(to_final, dtype=float), lo, max(lo, hi)) / dpm
     intervals = np.floor(np.floor(to_final / dpm) / every).astype(np.int64)
     lo, hi = -(-min_months // every), max_months // every
     return np.clip(intervals, lo, max(lo, hi)) * every
@@ -105,6 +111,11 @@ def followup_days(spec: TrialSpec, base: dict, dropout_rate: float) -> np.ndarra
     """Day of each participant's last completed report (administrative end or dropout)."""
     dpm, every = spec.days_per_month, spec.report_every_months
     admin = base["admin_months"]
+    if every == 0:  # daily records: censored on the day of dropout or the administrative end
+        days = np.rint(admin * dpm)
+        if dropout_rate > 0:
+            days = np.minimum(days, np.floor(base["dropout_e1"] * (365.25 / dropout_rate)))
+        return days.astype(np.int64)
     if dropout_rate > 0:
         drop_days = base["dropout_e1"] * (365.25 / dropout_rate)
         done = np.floor(drop_days / (dpm * every)).astype(np.int64) * every
@@ -137,9 +148,9 @@ def draw_covariates(spec: TrialSpec, model: Model, rng: np.random.Generator, n: 
 
 
 def correlation_matrix(spec: TrialSpec) -> np.ndarray:
-    names = [o.name for o in spec.weibull_outcomes]
+    names = [o.name for o in spec.latent_outcomes]
     r = np.eye(len(names))
-    for i, o in enumerate(spec.weibull_outcomes):
+    for i, o in enumerate(spec.latent_outcomes):
         for other, rho in o.correlation.items():
             j = names.index(other)
             r[i, j] = r[j, i] = rho
@@ -161,12 +172,12 @@ def latent_exponentials(
     ones) become U = Phi(Z). A ``first_of`` outcome's extra component is independent.
     """
     e = np.column_stack(
-        [streams[f"outcome:{o.name}"].standard_normal(n) for o in spec.weibull_outcomes]
+        [streams[f"outcome:{o.name}"].standard_normal(n) for o in spec.latent_outcomes]
     )
     z = e @ correlation_matrix(spec).T
     from scipy.special import log_ndtr
 
-    out = {o.name: -log_ndtr(z[:, k]) for k, o in enumerate(spec.weibull_outcomes)}
+    out = {o.name: -log_ndtr(z[:, k]) for k, o in enumerate(spec.latent_outcomes)}
     for o in spec.outcomes.values():
         if o.model == "first_of" and o.extra is not None:
             out[f"extra:{o.name}"] = streams[f"extra:{o.name}"].standard_exponential(n)
@@ -193,7 +204,7 @@ def event_days(
             cache[(key, w)] = _ceil_days(w.time_from_exponential(latent[key], treated))
         return cache[(key, w)]
 
-    days = {o.name: component(o.name, model.outcomes[o.name]) for o in spec.weibull_outcomes}
+    days = {o.name: component(o.name, model.outcomes[o.name]) for o in spec.latent_outcomes}
     for o in spec.outcomes.values():
         if o.model == "first_of":
             parts = [days[c] for c in o.components]

@@ -179,6 +179,8 @@ def _fmt(x: float | None, precision: float) -> str:
 
 
 def _published(x: float, precision: float) -> str:
+    if x == math.inf:
+        return "NR"
     decimals = max(0, -math.floor(math.log10(precision) + 1e-9))
     return f"{x:,.{decimals}f}"
 

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from walkback.estimators import cox, kaplan_meier
+from walkback.estimators import cox, kaplan_meier, logrank
 from walkback.exceptions import DataError, EstimationError
-from walkback.spec import ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
+from walkback.spec import ECONOMIC_COLUMNS, NOT_REACHED, SAFETY_COLUMNS, Target, TrialSpec
+from walkback.spec.types import rounds_to
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,8 @@ class TargetResult:
         return {
             "name": t.name,
             "label": t.label,
-            "published": t.value,
-            "published_ci": list(t.ci) if t.ci else None,
+            "published": _nr(t.value),
+            "published_ci": [_nr(c) for c in t.ci] if t.ci else None,
             "reproduced": None if v is None else _none_nan(v.estimate),
             "reproduced_ci": (
                 [_none_nan(v.lower), _none_nan(v.upper)] if v is not None and t.ci else None
@@ -67,6 +68,10 @@ class TargetResult:
             "confidence": t.confidence,
             "reason": self.reason or None,
         }
+
+
+def _nr(x: float) -> float | str:
+    return "NR" if x == NOT_REACHED else x
 
 
 def _none_nan(x: float | None) -> float | None:
@@ -143,8 +148,15 @@ def _numeric(col: pd.Series, name: str, source: str) -> np.ndarray:
     return values
 
 
-def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue | None:
-    """The reproduced value of one target, or None when the data lack what it needs."""
+def target_value(
+    spec: TrialSpec, t: Target, data: TrialArrays, cache: dict | None = None
+) -> TargetValue | None:
+    """The reproduced value of one target, or None when the data lack what it needs.
+
+    ``cache`` (a dict the caller keeps for one dataset) shares each curve and model fit between
+    the targets that read it, so evaluating all of a trial's targets fits each once.
+    """
+    memo = {} if cache is None else cache
     level = 1.0 - spec.alpha
     arm_mask = None if t.arm is None else (data.treated == (t.arm == "treatment"))
     if t.statistic == "count":
@@ -182,27 +194,46 @@ def target_value(spec: TrialSpec, t: Target, data: TrialArrays) -> TargetValue |
             return None
         xa = x if arm_mask is None else x[arm_mask]
         return TargetValue(float(np.mean(xa == t.level)))
-    if t.outcome not in data.outcomes:
+    outcome = t.outcome or spec.primary.name  # median follow-up: the primary outcome's
+    if outcome not in data.outcomes:
         return None
-    time, event = data.outcomes[t.outcome]
+    time, event = data.outcomes[outcome]
     if t.statistic == "events":
         ev = event if arm_mask is None else event[arm_mask]
         return TargetValue(float(ev.sum()))
-    if t.statistic == "km_median":
-        km = kaplan_meier(
-            time[arm_mask], event[arm_mask], conf_type=spec.conf_type, conf_level=level
-        )
+    if t.statistic in ("km_median", "km_survival", "rmst", "median_followup"):
+        key = ("km", outcome, t.arm, t.statistic == "median_followup")
+        if key not in memo:
+            keep = slice(None) if arm_mask is None else arm_mask
+            status = 1.0 - event if t.statistic == "median_followup" else event  # reverse KM
+            memo[key] = kaplan_meier(
+                time[keep], status[keep], conf_type=spec.conf_type, conf_level=level
+            )
+        km = memo[key]
+        if t.statistic == "km_survival":
+            row = km.survival_at([t.time]).iloc[0]
+            return TargetValue(float(row["survival"]), float(row["lower"]), float(row["upper"]))
+        if t.statistic == "rmst":
+            return TargetValue(km.rmst(t.tau).estimate)
         m = km.median
         return TargetValue(m.estimate, m.lower, m.upper)
-    fit = cox(
-        time,
-        event,
-        data.treated.astype(float),
-        data.strata,
-        names=["treatment"],
-        ties=spec.ties,
-        conf_level=level,
-    )
+    if t.statistic == "logrank_p":
+        if ("logrank", outcome) not in memo:
+            memo[("logrank", outcome)] = logrank(
+                time, event, data.treated.astype(int), data.strata
+            ).p
+        return TargetValue(memo[("logrank", outcome)])
+    if ("cox", outcome) not in memo:
+        memo[("cox", outcome)] = cox(
+            time,
+            event,
+            data.treated.astype(float),
+            data.strata,
+            names=["treatment"],
+            ties=spec.ties,
+            conf_level=level,
+        )
+    fit = memo[("cox", outcome)]
     if t.statistic == "cox_hr":
         lo, hi = fit.conf_int()[0]
         return TargetValue(float(fit.hazard_ratio[0]), float(lo), float(hi))
@@ -217,10 +248,14 @@ def check(t: Target, v: TargetValue | None, margin: float = 0.0) -> bool:
     if t.ci is not None:
         pieces += [("lower", v.lower), ("upper", v.upper)]
     for which, x in pieces:
+        ref = t.value if which == "value" else t.ci[0 if which == "lower" else 1]
+        if ref == NOT_REACHED:  # published "not reached": so must the reproduced figure be
+            if x is not None and math.isfinite(x):
+                return False
+            continue
         if x is None or not math.isfinite(x):
             return False
-        ref = t.value if which == "value" else t.ci[0 if which == "lower" else 1]
-        if not abs(x - ref) < t.precision / 2 - margin * t.precision - 1e-12 * max(1, abs(ref)):
+        if not rounds_to(x, ref, t.precision, margin):
             return False
     return True
 

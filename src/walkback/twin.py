@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,16 +51,18 @@ from walkback.draws import (
     followup_days,
     stream_names,
 )
-from walkback.estimators import kaplan_meier
 from walkback.exceptions import WalkbackError
 from walkback.model import Model
 from walkback.secondary_draws import draw_economics, draw_safety
 from walkback.simulate import assemble
 from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
 from walkback.targets import TrialArrays, check, target_value
+from walkback.twin_closest import MARGIN
+from walkback.twin_closest import Closest as _Closest
+from walkback.twin_polish import polish
+from walkback.twin_shape import ReadoutCurve, hit_events, stratified_normals, warp_curves
 
-MARGIN = 1e-3  # a twin value must sit this share of the printed precision inside the rounding edge
-MAX_SLOPE = 1.5
+_SHAPE_STREAM = 7  # the child stream of an outcome attempt used to hit event counts
 
 
 class TwinError(WalkbackError):
@@ -89,6 +92,7 @@ def make_twin(
     budget = spec.twin_max_attempts
     n = spec.n_total
     attempts: dict[str, int] = {}
+    nudges: dict[str, int] = {}
 
     # 1. baseline with the published arm sizes
     counts = [t for t in spec.targets if t.statistic == "count"]
@@ -99,7 +103,7 @@ def make_twin(
             attempts["baseline"] = i
             break
     else:
-        raise TwinError(_fail_msg(spec, "baseline", counts, budget))
+        raise TwinError(_baseline_msg(spec, counts, budget))
     treated = base["treated"]
     fu = followup_days(spec, base, model.dropout_rate)
     strata = _analysis_strata(spec, base)
@@ -118,33 +122,64 @@ def make_twin(
         raise TwinError(_fail_msg(spec, "covariates", cov_targets, budget))
     say(f"covariates: attempt {i}")
 
-    # 3. weibull outcomes, in Cholesky order
+    # 3. outcomes with a latent time, in Cholesky order
     chol = correlation_matrix(spec)
     normals: list[np.ndarray] = []
     days: dict[str, np.ndarray] = {}
     warps: dict[str, dict] = {}
-    for k, o in enumerate(spec.weibull_outcomes):
+    for k, o in enumerate(spec.latent_outcomes):
         tg = _outcome_targets(spec, o.name)
         w = model.outcomes[o.name]
+        counted = any(t.statistic == "events" for t in tg)
+        shaped = counted or any(t.statistic == "km_survival" for t in tg)
+        near = _Closest(spec, tg)
+        source = ReadoutCurve(w, tg, fu, treated) if shaped else w
         for i in range(budget):
-            e_k = _rng(spec, f"outcome:{o.name}", i).standard_normal(n)
+            rng_k = _rng(spec, f"outcome:{o.name}", i)
+            e_k = stratified_normals(rng_k, treated) if shaped else rng_k.standard_normal(n)
             z = sum(chol[k, j] * e for j, e in enumerate([*normals, e_k]))
-            d = _ceil_days(w.time_from_exponential(-special.log_ndtr(z), treated))
-            d, warp = _warp_medians(spec, tg, d, fu, treated)
+            d = _ceil_days(source.time_from_exponential(-special.log_ndtr(z), treated))
+            seq = np.random.SeedSequence([spec.twin_seed, k, i, _SHAPE_STREAM])
+            rng = np.random.default_rng(seq) if shaped else None
+            alone = shaped and len(spec.latent_outcomes) == 1  # follow-up is this outcome's own
+            if counted:
+                d, fu_o, moved = hit_events(spec, tg, source, d, fu, treated, rng, alone)
+                nudges[o.name] = moved
+            else:
+                fu_o = fu.copy()
+            if d is not None:
+                d, warp = warp_curves(
+                    spec,
+                    tg,
+                    d,
+                    fu_o,
+                    treated,
+                    keep_events=counted,
+                    steep=shaped,
+                    rng=rng,
+                    move_dropout=alone,
+                )
             if d is None:
+                near.unshaped[warp or "too few participants to change the event count"] += 1
                 continue
-            if _outcome_passes(spec, tg, o.name, d, fu, treated, strata):
+            ok = near.passes(d, o.name, fu_o, treated, strata)
+            if not ok and shaped:  # the whole-trial figures by small re-timings (twin_polish)
+                polished = polish(spec, tg, d, fu_o, o.name, treated, strata, rng)
+                if polished is not None:
+                    d = polished
+                    ok = near.passes(d, o.name, fu_o, treated, strata)
+            if ok:
                 attempts[f"outcome:{o.name}"] = i
+                fu = fu_o
                 normals.append(e_k)
                 days[o.name] = d
                 warps[o.name] = warp
                 break
         else:
-            raise TwinError(_fail_msg(spec, f"outcome {o.name}", tg, budget))
+            raise TwinError(near.message(f"outcome {o.name}", budget, w, fu, treated))
         say(f"{o.name}: attempt {i}")
 
     # 4. first-of outcomes
-    nudges: dict[str, int] = {}
     for o in spec.outcomes.values():
         if o.model != "first_of":
             continue
@@ -269,7 +304,17 @@ def _hit_icer(cols: dict, treated: np.ndarray, icer: float):
 
 
 def _outcome_targets(spec: TrialSpec, name: str) -> list[Target]:
-    return [t for t in spec.targets if t.outcome == name and not t.derived]
+    """An outcome's checked targets (median follow-up belongs to the primary outcome's stage)."""
+    primary = spec.primary.name
+    return [
+        t
+        for t in spec.targets
+        if not t.derived
+        and (
+            t.outcome == name
+            or (t.outcome is None and t.statistic == "median_followup" and name == primary)
+        )
+    ]
 
 
 def _analysis_strata(spec: TrialSpec, base: dict) -> np.ndarray | None:
@@ -286,51 +331,6 @@ def _outcome_passes(spec, tg, name, d, fu, treated, strata) -> bool:
         treated, {name: (np.minimum(d, fu).astype(float), (d <= fu).astype(float))}, {}, strata
     )
     return all(check(t, target_value(spec, t, data), MARGIN) for t in tg)
-
-
-def _warp_medians(spec, tg, d, fu, treated):
-    """Move event days so each published median and CI is hit exactly (None if too far)."""
-    d = d.copy()
-    record = {}
-    for t in tg:
-        if t.statistic != "km_median" or t.ci is None:
-            continue
-        arm = treated == (t.arm == "treatment")
-        goal = np.array([t.ci[0], t.value, t.ci[1]], dtype=float)
-        da, fa = d[arm], fu[arm]
-        total = []
-        for _ in range(8):
-            km = kaplan_meier(
-                np.minimum(da, fa),
-                (da <= fa).astype(int),
-                conf_type=spec.conf_type,
-                conf_level=1 - spec.alpha,
-            )
-            m = km.median
-            now = np.array([m.lower, m.estimate, m.upper], dtype=float)
-            if np.array_equal(now, goal):
-                break
-            if not np.all(np.isfinite(now)) or not (now[0] < now[1] < now[2]):
-                return None, None
-            x_end = 2.0 * max(now[2], goal[2]) + 30.0
-            xs = np.concatenate(([0.0], now, [x_end]))
-            ys = np.concatenate(([0.0], goal, [x_end]))
-            slopes = np.diff(ys) / np.diff(xs)
-            if slopes.min() < 1 / MAX_SLOPE or slopes.max() > MAX_SLOPE:
-                return None, None
-            inside = da < x_end
-            da = np.where(inside, np.rint(np.interp(da, xs, ys)).astype(np.int64), da)
-            da = np.maximum(da, 1)
-            total.append([float(v) for v in now])
-        else:
-            return None, None
-        d[arm] = da
-        record[t.name] = {
-            "from": total[0] if total else [float(v) for v in goal],
-            "to": [float(v) for v in goal],
-            "iterations": len(total),
-        }
-    return d, record
 
 
 def _hit_count(spec, tg, model: Model, name, comp, extra, fu, treated, rng):
@@ -359,6 +359,24 @@ def _hit_count(spec, tg, model: Model, name, comp, extra, fu, treated, rng):
         e = -np.log(u)
         extra[pick] = np.minimum(_ceil_days(w.time_from_exponential(e, treated[pick])), fu[pick])
     return extra, want - have
+
+
+def _baseline_msg(spec: TrialSpec, counts: list[Target], budget: int) -> str:
+    """Why no randomisation list gave the published arm sizes, and the budget that would."""
+    msg = _fail_msg(spec, "baseline", counts, budget)
+    sizes = {t.arm: int(t.value) for t in counts}
+    if spec.randomisation != "simple" or set(sizes) != set(ARM_KEYS):
+        return msg
+    from scipy import stats
+
+    a, b = spec.ratio
+    p = float(stats.binom.pmf(sizes["treatment"], sum(sizes.values()), a / (a + b)))
+    need = math.ceil(3 / p) if p > 0 else math.inf
+    return (
+        f"{spec.source}: no twin baseline within {budget} attempts gives the published arm sizes "
+        f"({sizes['treatment']} vs {sizes['control']}); simple randomisation gives them with "
+        f"probability {p:.3g} per attempt: raise [twin] max_attempts to at least {need}"
+    )
 
 
 def _fail_msg(spec: TrialSpec, stage: str, tg: list[Target], budget: int) -> str:

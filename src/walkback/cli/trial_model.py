@@ -153,14 +153,13 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"walkback calibrate: {cal.spec_name}")
     print("Solved parameters:")
+    determined = (cal.fit or {}).get("determined_by", {})
     for k, v in cal.solved.items():
-        print(f"  {k} = {v:.6g}")
+        by = determined.get(k)
+        print(f"  {k} = {v:.6g}" + (f"  (determined by {', '.join(by)})" if by else ""))
     print("Model (per outcome):")
     for name, w in cal.model.outcomes.items():
-        print(
-            f"  {name}: Weibull PH shape {w.shape:.4g}, scale {w.scale:.4g} days, HR {w.hr:.4g}"
-            f" (medians {w.median(False):.4g} control, {w.median(True):.4g} treatment)"
-        )
+        print(f"  {name}: {w.describe()}")
     for name, w in cal.model.extras.items():
         print(
             f"  {name} (extra component): shape {w.shape:.4g}, scale {w.scale:.4g}, HR {w.hr:.4g}"
@@ -172,10 +171,32 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     for r in tab.itertuples():
         tag = " (derived)" if r.derived else ""
         print(
-            f"  {r.target:{w0}}  published {r.published:<8g} expected {r.expected:<10.4g} "
-            f"[{r.method}]{tag}"
+            f"  {r.target:{w0}}  published {_num(r.published, 8, 'g')} "
+            f"expected {_num(r.expected, 10, '.4g')} [{r.method}]{tag}"
         )
+    if cal.fit is not None:
+        misfit = cal.fit["misfit"]
+        worst = max(abs(m["z"]) for m in misfit)
+        print(
+            "Remaining misfit of the free-parameter fit (expected - published, in the SEs the "
+            f"published CIs or precisions imply; worst {worst:.2f}):"
+        )
+        w1 = max(len(m["target"]) for m in misfit)
+        for m in misfit:
+            print(
+                f"  {m['target']:{w1}}  published {_num(m['published'], 8, 'g')} "
+                f"expected {_num(m['expected'], 10, '.4g')} z {m['z']:+.2f}"
+            )
     return EXIT_OK
+
+
+def _num(x, width: int, fmt: str) -> str:
+    """A number for the calibrate table; "NR" (not reached) and missing values as text."""
+    if isinstance(x, str) or x is None:
+        return f"{x or '-':<{width}}"
+    if x == float("inf"):
+        return f"{'NR':<{width}}"
+    return f"{x:<{width}{fmt}}"
 
 
 def _cmd_twin(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ Conventions follow R ``survfit`` / ``summary.survfit`` / ``quantile.survfit`` (s
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -174,6 +175,7 @@ def _none_if_nan(x: float) -> float | None:
     return None if np.isnan(x) else x
 
 
+@functools.lru_cache(maxsize=64)
 def z_value(conf_level: float) -> float:
     """Two-sided normal quantile for a confidence level, as R ``qnorm(1 - (1 - level)/2)``."""
     return norm_ppf(1.0 - (1.0 - conf_level) / 2.0)

@@ -49,6 +49,26 @@ class MonteCarloSettings:
         return int(round(self.max_months * self.days_per_month)) + 2
 
 
+def _check_engine_model(spec: TrialSpec, primary) -> None:
+    """The compiled engine simulates Weibull PH, permuted blocks and whole-month reports."""
+    from walkback.model import Weibull
+    from walkback.spec import SpecError
+
+    why = []
+    if not isinstance(primary, Weibull):
+        why.append(f"its primary outcome is {spec.primary.model}")
+    if spec.randomisation != "permuted_blocks":
+        why.append(f"randomisation is {spec.randomisation}")
+    if spec.report_every_months < 1:
+        why.append("events are recorded daily (report_every_months = 0)")
+    if why:
+        raise SpecError(
+            f"{spec.source}: the Monte Carlo engine simulates a weibull_ph primary outcome with "
+            f"permuted-block randomisation and monthly reports, but {'; '.join(why)}; "
+            "use walkback simulate (any model) for this spec"
+        )
+
+
 def settings_from_spec(
     spec: TrialSpec,
     seed: int,
@@ -75,6 +95,7 @@ def settings_from_spec(
 
         model = calibrate(spec).model
     primary = model.outcomes[spec.primary.name]
+    _check_engine_model(spec, primary)
     start = spec.recruitment_start
     window = (spec.recruitment_end - start).days
     edges = [(d - start).days for d, _ in spec.recruitment_rate] + [window]

@@ -22,6 +22,8 @@ from walkback.spec.targets import STATISTICS, TARGET_STATISTICS
 from walkback.spec.types import (
     ARM_KEYS,
     ECONOMIC_COLUMNS,
+    FREE,
+    NOT_REACHED,
     SAFETY_COLUMNS,
     Covariate,
     Economics,
@@ -37,6 +39,8 @@ from walkback.spec.types import (
 
 __all__ = [
     "ARM_KEYS",
+    "FREE",
+    "NOT_REACHED",
     "COVARIATE_DISTRIBUTIONS",
     "ECONOMIC_COLUMNS",
     "ECONOMIC_PARAMS",

@@ -41,6 +41,13 @@ COVARIATE_DISTRIBUTIONS: dict[str, Callable[[_Reader, dict, str], dict]] = {
 }
 
 
+#: distribution name -> its keys (besides ``distribution``)
+COVARIATE_KEYS = {
+    "normal": ("mean", "sd", "min", "max", "decimals"),
+    "binary": ("levels", "share"),
+}
+
+
 def read_covariates(r: _Reader, raw: dict) -> tuple[Covariate, ...]:
     covs = []
     for name, c in r.table(raw, "covariates", "", required=False).items():
@@ -51,5 +58,6 @@ def read_covariates(r: _Reader, raw: dict) -> tuple[Covariate, ...]:
             raise r.fail(
                 f"{where}.distribution", f"must be {one_of(COVARIATE_DISTRIBUTIONS)}", dist
             )
+        r.keys(c, where, ("distribution", *COVARIATE_KEYS[dist]))
         covs.append(Covariate(name, dist, reader(r, c, where)))
     return tuple(covs)

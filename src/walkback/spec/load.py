@@ -52,12 +52,32 @@ def load_spec(spec: str | Path = "walkback") -> TrialSpec:
     return _build(raw, label, hashlib.sha256(data).hexdigest())
 
 
+#: the tables (and the targets array) a spec may have
+SECTIONS = (
+    "trial",
+    "arms",
+    "randomisation",
+    "recruitment",
+    "followup",
+    "dropout",
+    "covariates",
+    "outcomes",
+    "safety",
+    "economics",
+    "analysis",
+    "twin",
+    "targets",
+)
+
+
 def _build(raw: dict, label: str, sha: str) -> TrialSpec:
     r = _Reader(raw, label)
+    r.keys(raw, "", SECTIONS)
     targets = read_targets(r, raw)  # first: other sections refer to them
     trial = r.table(raw, "trial", "")
+    r.keys(trial, "trial", ("name", "title", "citation", "registry"))
     labels, sizes = read_arms(r, raw)
-    blocks, ratio, strata = read_randomisation(r, raw)
+    method, blocks, ratio, strata = read_randomisation(r, raw)
     rec = read_recruitment(r, raw)
     fu = read_followup(r, raw, rec.end)
     dropout = read_dropout(r, raw)
@@ -71,6 +91,7 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
     an = r.table(raw, "analysis", "", required=False)
     conf_type, ties, astrata = _analysis(r, an, strata)
     tw = r.table(raw, "twin", "", required=False)
+    r.keys(tw, "twin", ("seed", "max_attempts"))
     return TrialSpec(
         name=r.get(trial, "name", "trial", str),
         title=trial.get("title", ""),
@@ -102,6 +123,8 @@ def _build(raw: dict, label: str, sha: str) -> TrialSpec:
         twin_max_attempts=r.whole(tw, "max_attempts", "twin", default=2000, minimum=0),
         safety=safety,
         economics=economics,
+        randomisation=method,
+        dropout_free=dropout.free,
     )
 
 
@@ -110,6 +133,7 @@ def _analysis(
 ) -> tuple[str, str, tuple[str, ...]]:
     """[analysis] conventions: the KM CI transform, Cox ties and the analysis strata (the alpha is
     read last, with the trial's name, as it always has been)."""
+    r.keys(an, "analysis", ("conf_type", "ties", "strata", "alpha"))
     conf_type = an.get("conf_type", "log")
     ties = an.get("ties", "efron")
     if conf_type not in CONF_TYPES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 from typing import Any
 
@@ -19,6 +20,19 @@ class _Reader:
     def fail(self, key: str, rule: str, value: Any = None) -> SpecError:
         got = f" (got {value!r})" if value is not None else ""
         return SpecError(f"{self.label}: [{key}] {rule}{got}")
+
+    def keys(self, table: Any, where: str, allowed) -> None:
+        """Refuse keys outside ``allowed`` (a typo must not be ignored), naming the nearest one."""
+        if not isinstance(table, dict):
+            raise self.fail(where, "must be a table", table)
+        for key in table:
+            if key not in allowed:
+                near = difflib.get_close_matches(key, list(allowed), n=1, cutoff=0.6)
+                hint = f"; did you mean '{near[0]}'?" if near else ""
+                raise self.fail(
+                    f"{where}.{key}".strip("."),
+                    f"is not a known key (allowed: {', '.join(sorted(allowed))}){hint}",
+                )
 
     def get(self, table: dict, key: str, where: str, kind=None, default=Any):
         if key not in table:
@@ -54,6 +68,8 @@ class _Reader:
 
     def param(self, v: Any, key: str, positive: bool = True, unit: bool = False) -> Param:
         if isinstance(v, dict):
+            if len(v) == 1:
+                self.keys(v, key, ("target", "calibrate"))
             if set(v) == {"target"}:
                 name = v["target"]
                 if name not in self.targets:

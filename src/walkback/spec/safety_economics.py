@@ -34,6 +34,9 @@ def read_safety(r: _Reader, raw: dict) -> Safety | None:
     sf = r.table(raw, "safety", "", required=False)
     if not sf:
         return None
+    r.keys(sf, "safety", ("adverse_event_share", "lower_limb_events", "lower_limb_rate_shape"))
+    for k in ("adverse_event_share", "lower_limb_events"):
+        r.keys(r.table(sf, k, "safety"), f"safety.{k}", ("treatment", "control"))
     shares = r.arm_params(sf, "adverse_event_share", "safety", unit=True)
     totals = r.arm_params(sf, "lower_limb_events", "safety")
     for a, p in totals.items():
@@ -49,6 +52,11 @@ def read_economics(r: _Reader, raw: dict) -> Economics | None:
     ec = r.table(raw, "economics", "", required=False)
     if not ec:
         return None
+    r.keys(
+        ec,
+        "economics",
+        (*ECONOMIC_PARAMS, "currency", "wtp", "bootstrap_resamples", "bootstrap_seed"),
+    )
     params = {}
     for k in ECONOMIC_PARAMS:
         if k not in ec:

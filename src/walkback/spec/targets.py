@@ -9,6 +9,7 @@ from walkback.spec.reader import _Reader
 from walkback.spec.types import (
     ARM_KEYS,
     ECONOMIC_COLUMNS,
+    NOT_REACHED,
     SAFETY_COLUMNS,
     Covariate,
     Outcome,
@@ -19,9 +20,13 @@ from walkback.spec.types import (
 TARGET_STATISTICS: dict[str, tuple[str, ...]] = {
     "count": ("arm",),
     "km_median": ("outcome", "arm"),
+    "km_survival": ("outcome", "arm", "time"),
     "cox_hr": ("outcome",),
     "cox_p": ("outcome",),
+    "logrank_p": ("outcome",),
     "events": ("outcome",),
+    "median_followup": (),
+    "rmst": ("outcome", "arm", "tau"),
     "mean": ("column",),
     "sd": ("column",),
     "share": ("column", "level"),
@@ -33,6 +38,27 @@ TARGET_STATISTICS: dict[str, tuple[str, ...]] = {
 STATISTICS = tuple(TARGET_STATISTICS)
 #: statistics of the economic model: a spec with one of them needs an [economics] section
 ECONOMIC_STATISTICS = ("icer", "prob_cost_effective")
+#: statistics whose value (or a CI limit) may be "NR": not reached
+NR_STATISTICS = ("km_median", "median_followup")
+#: every key a [[targets]] entry may have
+TARGET_KEYS = (
+    "name",
+    "label",
+    "statistic",
+    "value",
+    "ci",
+    "precision",
+    "source",
+    "confidence",
+    "outcome",
+    "arm",
+    "column",
+    "level",
+    "wtp",
+    "derived",
+    "time",
+    "tau",
+)
 
 
 def read_targets(r: _Reader, raw: dict) -> list[Target]:
@@ -51,22 +77,36 @@ def read_targets(r: _Reader, raw: dict) -> list[Target]:
     return targets
 
 
+def _value(r: _Reader, v, key: str, stat: str) -> float:
+    """A published number, or "NR" (not reached) where the statistic allows it."""
+    if v == "NR":
+        if stat not in NR_STATISTICS:
+            raise r.fail(key, f'can be "NR" only for {", ".join(NR_STATISTICS)}', v)
+        return NOT_REACHED
+    return r.number(v, key)
+
+
 def _target(r: _Reader, t: dict, name: str) -> Target:
+    r.keys(t, f"targets.{name}", TARGET_KEYS)
     stat = r.get(t, "statistic", f"targets.{name}", str)
     if stat not in TARGET_STATISTICS:
         raise r.fail(f"targets.{name}.statistic", f"must be one of {', '.join(STATISTICS)}", stat)
+    value = _value(r, t.get("value"), f"targets.{name}.value", stat)
     ci = t.get("ci")
     if ci is not None:
         if not (isinstance(ci, list) and len(ci) == 2):
             raise r.fail(f"targets.{name}.ci", "must be a list [lower, upper]", ci)
-        ci = (r.number(ci[0], f"targets.{name}.ci"), r.number(ci[1], f"targets.{name}.ci"))
-        if not ci[0] <= r.number(t.get("value"), f"targets.{name}.value") <= ci[1]:
-            raise r.fail(f"targets.{name}.ci", "must contain the value", list(ci))
+        ci = tuple(_value(r, c, f"targets.{name}.ci", stat) for c in ci)
+        if not ci[0] <= value <= ci[1]:
+            raise r.fail(f"targets.{name}.ci", "must contain the value", list(t["ci"]))
+    for key in ("time", "tau"):
+        if key in t and (r.number(t[key], f"targets.{name}.{key}") <= 0):
+            raise r.fail(f"targets.{name}.{key}", "must be a positive number of days", t[key])
     tgt = Target(
         name=name,
         label=r.get(t, "label", f"targets.{name}", str, default=name),
         statistic=stat,
-        value=r.number(t.get("value"), f"targets.{name}.value"),
+        value=value,
         precision=r.number(t.get("precision"), f"targets.{name}.precision", positive=True),
         source=r.get(t, "source", f"targets.{name}", str),
         confidence=r.get(t, "confidence", f"targets.{name}", str),
@@ -77,6 +117,8 @@ def _target(r: _Reader, t: dict, name: str) -> Target:
         level=None if t.get("level") is None else str(t.get("level")),
         wtp=(r.number(t["wtp"], f"targets.{name}.wtp", positive=True) if "wtp" in t else None),
         derived=bool(t.get("derived", False)),
+        time=float(t["time"]) if "time" in t else None,
+        tau=float(t["tau"]) if "tau" in t else None,
     )
     for key in TARGET_STATISTICS[stat]:
         if getattr(tgt, key) is None:

@@ -25,10 +25,26 @@ ECONOMIC_COLUMNS = (
     "qaly_12m",
 )
 ARM_KEYS = ("treatment", "control")
+#: a published "not reached" (a median or CI limit the curve never crossed), written "NR" in a spec
+NOT_REACHED = math.inf
 
 
 class SpecError(WalkbackError, ValueError):
     """A trial spec breaks a rule. The message names the file and the key."""
+
+
+def rounds_to(x: float, ref: float, precision: float, margin: float = 0.0) -> bool:
+    """Whether ``x`` prints as ``ref`` at ``precision``, rounding half away from zero (52.5 days
+    prints as 53, as papers print it); ``margin`` (a share of the precision) keeps ``x`` that far
+    inside the rounding window."""
+    half = precision / 2 - margin * precision
+    tol = 1e-12 * max(1.0, abs(ref))
+    lo, hi = (
+        (ref - half - tol, ref + half - tol) if ref >= 0 else (ref - half + tol, ref + half + tol)
+    )
+    if margin > 0:
+        return lo + 2 * tol < x < hi
+    return (lo <= x < hi) if ref >= 0 else (lo < x <= hi)
 
 
 @dataclass(frozen=True)
@@ -36,11 +52,19 @@ class Param:
     """A model number: fixed (an assumption or a published value) or to be calibrated."""
 
     value: float | None
-    origin: str  # "assumed", "target:<name>" or "calibrate:<name>"
+    origin: str  # "assumed", "target:<name>", "calibrate:<name>" or "free" (left out: fitted)
 
     @property
     def calibrate(self) -> str | None:
         return self.origin.split(":", 1)[1] if self.origin.startswith("calibrate:") else None
+
+    @property
+    def free(self) -> bool:
+        """Left out of the spec: solved jointly from the outcome's targets (walkback.fit)."""
+        return self.origin == "free"
+
+
+FREE = Param(None, "free")
 
 
 @dataclass(frozen=True)
@@ -59,13 +83,17 @@ class Target:
     level: str | None = None
     wtp: float | None = None
     derived: bool = False
+    time: float | None = None  # km_survival: the landmark (days)
+    tau: float | None = None  # rmst: the horizon (days)
 
     def passes(self, value: float | None, which: str = "value") -> bool:
         """True when ``value`` rounds to the published figure at the printed precision."""
         ref = self.value if which == "value" else self.ci[0 if which == "lower" else 1]
+        if ref == NOT_REACHED:
+            return value is None or not math.isfinite(value)
         if value is None or not math.isfinite(value):
             return False
-        return abs(value - ref) < self.precision / 2 - 1e-12 * max(1.0, abs(ref))
+        return rounds_to(value, ref, self.precision)
 
 
 @dataclass(frozen=True)
@@ -89,12 +117,20 @@ class WeibullOutcome:
 class Outcome:
     name: str
     label: str
-    model: str  # a key of walkback.spec.outcomes.OUTCOME_MODELS: "weibull_ph" | "first_of"
+    model: str  # a key of walkback.spec.outcomes.OUTCOME_MODELS
     primary: bool = False
     weibull: WeibullOutcome | None = None
     correlation: dict[str, float] = field(default_factory=dict)
     components: tuple[str, ...] = ()
     extra: WeibullOutcome | None = None
+    # cure_weibull_ph / piecewise_exponential: named parameters (``hazard_control[0]``, ...)
+    params: dict[str, Param] = field(default_factory=dict)
+    breaks: tuple[float, ...] = ()  # piecewise_exponential: interval starts (days), from 0
+
+    @property
+    def latent(self) -> bool:
+        """One latent event time per participant (every model but ``first_of``)."""
+        return self.model != "first_of"
 
 
 @dataclass(frozen=True)
@@ -136,7 +172,7 @@ class TrialSpec:
     sha256: str
     arm_labels: dict[str, str]
     arm_sizes: dict[str, Param]
-    block_sizes: tuple[int, ...]
+    block_sizes: tuple[int, ...]  # permuted_blocks only (empty for simple randomisation)
     ratio: tuple[int, int]
     strata: tuple[Stratum, ...]
     recruitment_start: dt.date
@@ -159,6 +195,8 @@ class TrialSpec:
     twin_max_attempts: int
     safety: Safety | None = None
     economics: Economics | None = None
+    randomisation: str = "permuted_blocks"  # or "simple"
+    dropout_free: bool = False  # [dropout] annual_rate = "free": fitted with the free parameters
 
     def target(self, name: str) -> Target:
         for t in self.targets:
@@ -175,5 +213,6 @@ class TrialSpec:
         return next(o for o in self.outcomes.values() if o.primary)
 
     @property
-    def weibull_outcomes(self) -> list[Outcome]:
-        return [o for o in self.outcomes.values() if o.model == "weibull_ph"]
+    def latent_outcomes(self) -> list[Outcome]:
+        """Outcomes with a latent time of their own (copula-linked), in spec order."""
+        return [o for o in self.outcomes.values() if o.latent]

@@ -1,0 +1,495 @@
+"""Shaping a twin's drawn outcome so its Kaplan-Meier read-outs land on the published figures.
+
+Two deterministic moves, both gentle and both documented in the twin's metadata:
+
+* **event counts** (:func:`hit_events`): when an arm's (or the trial's) published number of
+  events differs from the draw's, as few participants as needed get their latent time redrawn from
+  the model *conditionally* on the other side of their follow-up day (an event becomes a censoring
+  or the reverse), which is a draw from the model's own conditional law;
+* **curve read-outs** (:func:`warp_curves`): per arm, a monotone piecewise-linear map of event days
+  (slopes within [1/1.5, 1.5], identity beyond twice the largest knot) through knots that move the
+  curve's current read-outs to the published ones: each median and its CI limits, and each
+  landmark survival (the gap between the two events that straddle the published value is put on
+  the landmark day). The map is re-derived until the read-outs are exact; censoring days follow
+  the follow-up rule and are never moved. When the outcome has published event counts, only event
+  days move and they stay within each participant's follow-up, so the counts are kept.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from walkback.draws import _ceil_days
+from walkback.estimators import kaplan_meier
+from walkback.estimators.kaplan_meier import confint
+from walkback.spec import NOT_REACHED, Target, TrialSpec
+
+MAX_SLOPE = 1.5
+#: outcomes shaped to landmarks and event counts are drawn from a curve through the published
+#: read-outs, so their warps only correct one sample's steps: a stretch may be steep (a long gap
+#: between two events, as small trials' flat stretches are), a compression at most 3-fold (so
+#: no pile-ups of identical days)
+MAX_STRETCH_SHAPED, MAX_COMPRESSION_SHAPED = 30.0, 3.0
+NEVER = np.iinfo(np.int64).max // 4
+
+
+class ReadoutCurve:
+    """The calibrated model bent through the published read-outs of each arm.
+
+    With ``H`` the model's cumulative hazard, the curve's is ``phi(H(t))``: ``phi`` is piecewise
+    linear through the points (H(t_j), -log s_j) of the arm's published landmarks (t_j, s_j) and
+    median (m, 0.5), with slope 1 beyond the last (so the model's shape, cure plateau included,
+    holds between and after them). The twin draws a shaped outcome's event days from it, so its
+    Kaplan-Meier curves start close to the published ones and the warps that follow stay gentle.
+    At a median the curve sits half a step (of the participants expected at risk there, from the
+    follow-up days ``fu``) under 0.5, so that a sample's curve has crossed 0.5 by then more often
+    than not (the warp then puts the crossing on the published day).
+    """
+
+    def __init__(self, dist, tg: list[Target], fu=None, treated=None) -> None:
+        self.dist = dist
+        self.knots = {}
+        for arm_flag in (True, False):
+            arm = "treatment" if arm_flag else "control"
+
+            def level(m: float, arm_flag: bool = arm_flag) -> float:
+                if fu is None:
+                    return 0.5
+                at_risk = 0.5 * np.sum((fu >= m) & (treated == arm_flag))
+                return 0.5 - 0.5 / max(at_risk, 10.0)
+
+            pts = sorted(
+                [(t.time, t.value) for t in tg if t.arm == arm and t.statistic == "km_survival"]
+                + [
+                    (t.value, level(t.value))
+                    for t in tg
+                    if t.arm == arm and t.statistic == "km_median" and t.value != NOT_REACHED
+                ]
+            )
+            hm, hs = [0.0], [0.0]
+            for time, surv in pts:
+                h_model = float(-np.log(dist.survival(np.array([time]), np.array([arm_flag]))[0]))
+                h_pub = -math.log(surv) if 0 < surv < 1 else None
+                if h_pub is not None and h_model > hm[-1] and h_pub > hs[-1]:
+                    hm.append(h_model)
+                    hs.append(h_pub)
+            self.knots[arm_flag] = (np.array(hm), np.array(hs))
+
+    def _map(self, x, treated, inverse: bool) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        out = np.empty_like(x)
+        tr = np.broadcast_to(np.asarray(treated, dtype=bool), x.shape)
+        for arm in (True, False):
+            m = tr == arm
+            hm, hs = self.knots[arm]
+            src, dst = (hs, hm) if inverse else (hm, hs)
+            xm = x[m]
+            out[m] = np.where(xm <= src[-1], np.interp(xm, src, dst), dst[-1] + (xm - src[-1]))
+        return out
+
+    def survival(self, t, treated) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            h = -np.log(np.asarray(self.dist.survival(t, treated), dtype=float))
+        return np.exp(-self._map(h, treated, inverse=False))
+
+    def time_from_exponential(self, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
+        return self.dist.time_from_exponential(self._map(e, treated, inverse=True), treated)
+
+
+def hit_events(spec: TrialSpec, tg: list[Target], dist, d, fu, treated, rng, move_dropout=False):
+    """Meet each published event count with as few changes as possible; ``(d, fu, moved)``, with
+    ``d`` None when it cannot be (not enough participants on the other side).
+
+    Too few events: censored participants' latent times are redrawn given T <= follow-up. Too
+    many: with ``move_dropout`` (the outcome is the trial's only one, so follow-up is its own),
+    participants with an event drop out on a day drawn uniformly before it (censoring that is
+    independent of the outcome, so the curve keeps its course); otherwise their latent times are
+    redrawn given T > follow-up."""
+    per_arm = [t for t in tg if t.statistic == "events" and t.arm is not None]
+    total = [t for t in tg if t.statistic == "events" and t.arm is None]
+    groups = [(treated == (t.arm == "treatment"), t.value) for t in per_arm]
+    if not groups and total:
+        groups = [(np.ones(d.size, dtype=bool), total[0].value)]
+    d, fu = d.copy(), fu.copy()
+    moved = 0
+    for mask, value in groups:
+        want = int(round(value))
+        ev = mask & (d <= fu)
+        have = int(ev.sum())
+        if have > want and move_dropout:  # an earlier dropout censors the event
+            pick = np.sort(rng.choice(np.flatnonzero(ev), size=have - want, replace=False))
+            fu[pick] = np.minimum(fu[pick], rng.integers(0, np.maximum(d[pick], 1)))
+        elif have > want:  # an event becomes a censoring: T redrawn given T > follow-up
+            pool = np.flatnonzero(ev)
+            pick = np.sort(rng.choice(pool, size=have - want, replace=False))
+            s_fu = dist.survival(fu[pick], treated[pick])
+            e = -np.log(np.maximum(rng.random(pick.size), 1e-300) * s_fu)
+            new = _ceil_days(dist.time_from_exponential(e, treated[pick]))
+            d[pick] = np.maximum(new, fu[pick] + 1)
+        elif have < want:  # a censoring becomes an event: T redrawn given T <= follow-up
+            pool = np.flatnonzero(mask & (d > fu) & (fu >= 1))
+            if pool.size < want - have:
+                return None, fu, 0
+            pick = np.sort(rng.choice(pool, size=want - have, replace=False))
+            s_fu = dist.survival(fu[pick], treated[pick])
+            e = -np.log(s_fu + rng.random(pick.size) * (1 - s_fu))
+            new = _ceil_days(dist.time_from_exponential(e, treated[pick]))
+            d[pick] = np.clip(new, 1, fu[pick])
+        moved += abs(have - want)
+    return d, fu, moved
+
+
+def _landmark_knot(km, t: Target):
+    """(current, goal) of a landmark: the gap after an event whose curve value rounds to the
+    published one (the gap nearest the landmark, if several) moves onto the landmark day."""
+    surv, times = km.survival, km.time
+    nxt = np.append(times[1:], times[-1] + 1.0) if times.size else times
+    inside = np.flatnonzero(np.abs(surv - t.value) < t.precision / 2)
+    if inside.size:
+        mids = (times[inside] + nxt[inside]) / 2.0
+        j = int(inside[np.argmin(np.abs(mids - t.time))])
+    else:
+        below = np.flatnonzero(surv < t.value + t.precision / 2)
+        if below.size == 0:
+            return None
+        j = int(below[0])
+    return (float(times[j]) + float(nxt[j])) / 2.0, t.time + 0.5
+
+
+def _readouts(spec: TrialSpec, km, arm_targets: list[Target]):
+    """Current knots (x) and goals (y), and whether every read-out is already exact."""
+    xs, ys, exact = [], [], True
+    for t in arm_targets:
+        if t.statistic == "km_median":
+            m = km.median
+            now = np.array([m.lower, m.estimate, m.upper], dtype=float)
+            goal = np.array([*t.ci[:1], t.value, *t.ci[1:]] if t.ci else [np.nan, t.value, np.nan])
+            use = np.isfinite(goal) & (goal != NOT_REACHED)
+            if not np.array_equal(now[use], goal[use]):
+                exact = False
+            if not np.all(np.isfinite(now[use])):
+                return None
+            xs += list(now[use])
+            ys += list(goal[use])
+        elif t.statistic == "km_survival":
+            j = np.searchsorted(km.time, t.time, side="right") - 1
+            surv = float(km.survival[j]) if j >= 0 else 1.0
+            if not abs(surv - t.value) < t.precision / 2 * (1 - 2e-3):
+                exact = False
+            knot = _landmark_knot(km, t)
+            if knot is None:
+                return None
+            xs.append(knot[0])
+            ys.append(knot[1])
+    return xs, ys, exact
+
+
+def stratified_normals(rng: np.random.Generator, treated: np.ndarray) -> np.ndarray:
+    """Standard normals drawn by stratified sampling within each arm: one uniform in each of the
+    arm's n equal strata, in random order (the empirical distribution then follows the model's
+    to O(1/n) rather than O(1/sqrt(n)), so the warps that follow stay gentle)."""
+    from scipy.special import ndtri
+
+    out = np.empty(treated.size)
+    for arm in (True, False):
+        idx = np.flatnonzero(treated == arm)
+        u = (rng.permutation(idx.size) + rng.random(idx.size)) / idx.size
+        out[idx] = ndtri(np.clip(u, 1e-12, 1 - 1e-12))
+    return out
+
+
+def warp_curves(
+    spec: TrialSpec,
+    tg: list[Target],
+    d,
+    fu,
+    treated,
+    keep_events: bool = False,
+    steep: bool = False,
+    rng: np.random.Generator | None = None,
+    move_dropout: bool = False,
+):
+    """Move event days so each published median (with CI) and landmark survival is hit exactly;
+    ``(None, why)`` when the needed map is too steep or the read-outs do not settle."""
+    d = d.copy()
+    record = {}
+    shaped = [t for t in tg if t.statistic in ("km_survival", "km_median")]
+    arms = list(dict.fromkeys(t.arm for t in shaped))
+    for arm_key in arms:
+        arm_t = [t for t in shaped if t.arm == arm_key]
+        arm = treated == (arm_key == "treatment")
+        da, fa = d[arm], fu[arm]
+        history = []
+        ci_done = False
+        for _ in range(12 if steep else 8):
+            km = kaplan_meier(
+                np.minimum(da, fa),
+                (da <= fa).astype(int),
+                conf_type=spec.conf_type,
+                conf_level=1 - spec.alpha,
+            )
+            got = _readouts(spec, km, arm_t)
+            if got is None:
+                return None, f"{arm_key}: a published median or landmark is not reached"
+            xs, ys, exact = got
+            if exact and steep and rng is not None and not ci_done:
+                ci_done = True  # once the read-outs are exact: the landmarks' CIs, then re-check
+                fa_before = fa.copy()
+                fixed = fix_landmark_cis(spec, da, fa, arm_t, rng, move_dropout)
+                if not np.array_equal(fixed, da) or not np.array_equal(fa, fa_before):
+                    da = fixed
+                    continue
+            if exact:
+                break
+            order = np.argsort(xs, kind="stable")
+            x, y = np.asarray(xs)[order], np.asarray(ys)[order]
+            if np.any(np.diff(x) <= 0) or np.any(np.diff(y) <= 0):
+                return None, f"{arm_key}: the read-outs are in another order than published"
+            x_end = 2.0 * max(x[-1], y[-1]) + 30.0
+            xk = np.concatenate(([0.0], x, [x_end]))
+            yk = np.concatenate(([0.0], y, [x_end]))
+            slopes = np.diff(yk) / np.diff(xk)
+            hi, lo = (MAX_STRETCH_SHAPED, MAX_COMPRESSION_SHAPED) if steep else (MAX_SLOPE,) * 2
+            if slopes.min() < 1 / lo or slopes.max() > hi:
+                return None, f"{arm_key}: the warp would be steeper than allowed"
+            warped = np.maximum(np.rint(np.interp(da, xk, yk)).astype(np.int64), 1)
+            if keep_events:
+                da = _warp_events(da, fa, warped)
+            else:
+                da = np.where(da < x_end, warped, da)
+            if steep:
+                da = _nudge_landmarks(spec, da, fa, arm_t)
+                if da is None:
+                    return None, f"{arm_key}: a landmark's curve steps over its rounding window"
+            history.append([float(v) for v in xs])
+        else:
+            return None, f"{arm_key}: the read-outs did not settle"
+        d[arm] = da
+        if move_dropout:
+            fu[arm] = fa  # the caller's follow-up days: dropouts redrawn within the stretch
+        for t in arm_t:
+            record[t.name] = {"iterations": len(history)}
+        if len(arm_t) == 1 and arm_t[0].statistic == "km_median" and arm_t[0].ci is not None:
+            t = arm_t[0]
+            goal = [float(t.ci[0]), float(t.value), float(t.ci[1])]
+            record[t.name] = {
+                "from": history[0] if history else goal,
+                "to": goal,
+                "iterations": len(history),
+            }
+    return d, record
+
+
+def _warp_events(da: np.ndarray, fa: np.ndarray, warped: np.ndarray) -> np.ndarray:
+    """Event days moved to their warped days, keeping every participant's status count: an event
+    warped past its participant's follow-up goes to a participant still followed then and without
+    an event (who has it instead; the first becomes a censoring), else stays on the last day."""
+    event = da <= fa
+    out = np.where(event, np.minimum(warped, fa), da)
+    free = ~event
+    for i in np.flatnonzero(event & (warped > fa)):
+        j = np.flatnonzero(free & (fa >= warped[i]))
+        if j.size:
+            j = j[np.argmin(fa[j])]
+            out[j], out[i] = warped[i], fa[i] + 1
+            free[j] = False
+    return out
+
+
+def _km_at(days: np.ndarray, fu: np.ndarray, t: float) -> float:
+    """The Kaplan-Meier estimate at ``t`` of event days ``days`` censored at ``fu``."""
+    time = np.minimum(days, fu)
+    ev = (days <= fu) & (time <= t)
+    if not ev.any():
+        return 1.0
+    u, dcount = np.unique(time[ev], return_counts=True)
+    n_risk = time.size - np.searchsorted(np.sort(time), u, side="left")
+    return float(np.prod(1.0 - dcount / n_risk))
+
+
+def _km_ci_at(spec: TrialSpec, days: np.ndarray, fu: np.ndarray, t: float):
+    """Kaplan-Meier estimate at ``t`` with its pointwise CI (Greenwood, the spec's transform)."""
+    time = np.minimum(days, fu)
+    ev = (days <= fu) & (time <= t)
+    if not ev.any():
+        return 1.0, 1.0, 1.0
+    u, dcount = np.unique(time[ev], return_counts=True)
+    n_risk = time.size - np.searchsorted(np.sort(time), u, side="left")
+    surv = float(np.prod(1.0 - dcount / n_risk))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        var = float(np.sum(dcount / (n_risk * (n_risk - dcount))))
+    lo, hi = confint(np.array([surv]), np.array([math.sqrt(var)]), spec.conf_type, 1 - spec.alpha)
+    return surv, float(lo[0]), float(hi[0])
+
+
+def _ci_fits(t: Target, lo: float, hi: float) -> bool:
+    if t.ci is None:
+        return True
+    half = t.precision / 2 * (1 - 2e-3)
+    return abs(lo - t.ci[0]) < half and abs(hi - t.ci[1]) < half
+
+
+def _shuffle_for_ci(spec, da, fa, t: Target, knots: list[float], rng, move_dropout) -> None:
+    """Local moves until the landmark's CI rounds to the published one, each kept only when the
+    estimate there still does: an event between the landmark and the knot before it re-timed
+    within that stretch; or an early dropout's status turned (its event after, or on, its last
+    follow-up day) with the opposite turn for a participant followed beyond the landmark, so the
+    counts by the landmark and in all are kept; with ``move_dropout`` also a participant censored
+    after the landmark dropping out within the stretch instead (a redrawn dropout day; ``fa`` is
+    changed). The numbers at risk, and so the Greenwood variance, change. In place."""
+    day = math.floor(t.time)
+    before = max([k for k in knots if k < day], default=0.0)
+    first = int(math.floor(before)) + 1
+    half = t.precision / 2 * (1 - 2e-3)
+    surv, lo, hi = _km_ci_at(spec, da, fa, t.time)
+    for _ in range(40):
+        if _ci_fits(t, lo, hi):
+            return
+        old, old_fa = da.copy(), fa.copy()
+        event = da <= fa
+        move = rng.integers(4 if move_dropout else 3)
+        if move == 0:  # re-time an event within the stretch
+            cand = np.flatnonzero(event & (da >= first) & (da <= day))
+            if cand.size == 0 or first > day:
+                continue
+            i = cand[rng.integers(cand.size)]
+            da[i] = min(int(rng.integers(first, day + 1)), int(fa[i]))
+        elif move == 1:  # an early dropout's event falls after its dropout, and a participant
+            # censored after the landmark has an event within the stretch instead
+            cand = np.flatnonzero(event & (fa < day))
+            late = np.flatnonzero(~event & (fa > day))
+            if cand.size == 0 or late.size == 0 or first > day:
+                continue
+            i, j = cand[rng.integers(cand.size)], late[rng.integers(late.size)]
+            da[i] = fa[i] + 1
+            da[j] = int(rng.integers(first, day + 1))
+        elif move == 3:  # a participant censored after the landmark drops out within the stretch
+            cand = np.flatnonzero(~event & (fa > day))
+            if cand.size == 0 or first > day:
+                continue
+            i = cand[rng.integers(cand.size)]
+            fa[i] = int(rng.integers(first, day))
+            da[i] = max(da[i], fa[i] + 1)
+        else:  # an early dropout has its event on its last follow-up day, and an event within
+            # the stretch of a participant followed beyond the landmark falls after it instead
+            cand = np.flatnonzero(~event & (fa < day) & (fa >= 1))
+            early = np.flatnonzero(event & (da >= first) & (da <= day) & (fa > day))
+            if cand.size == 0 or early.size == 0:
+                continue
+            i, j = cand[rng.integers(cand.size)], early[rng.integers(early.size)]
+            da[i] = fa[i]
+            da[j] = fa[j] + 1
+        new = _km_ci_at(spec, da, fa, t.time)
+        if abs(new[0] - t.value) >= half:  # the estimate must keep rounding to the published
+            da[:], fa[:] = old, old_fa
+        else:
+            surv, lo, hi = new
+
+
+def _move_in(da, fa, day) -> bool:
+    """The earliest event after ``day`` onto it (in place); False if there is none."""
+    cand = np.flatnonzero((da <= fa) & (da > day))
+    if cand.size == 0:
+        return False
+    da[cand[np.argmin(da[cand])]] = day
+    return True
+
+
+def _move_out(da, fa, day) -> bool:
+    """The latest event up to ``day`` (of someone followed longer) to the next day (in place)."""
+    cand = np.flatnonzero((da <= fa) & (da <= day) & (fa > day))
+    if cand.size == 0:
+        return False
+    da[cand[np.argmax(da[cand])]] = day + 1
+    return True
+
+
+def _best_in_window(spec, da, fa, t: Target) -> np.ndarray:
+    """Of the curve values inside the landmark's rounding window (one event more or fewer by the
+    landmark), the one whose CI also rounds to the published one, if any."""
+    half = t.precision / 2 * (1 - 2e-3)
+    day = math.floor(t.time)
+    surv, lo, hi = _km_ci_at(spec, da, fa, t.time)
+    if _ci_fits(t, lo, hi):
+        return da
+    for move in (_move_in, _move_out):
+        trial = da.copy()
+        for _ in range(4):
+            if not move(trial, fa, day):
+                break
+            surv, lo, hi = _km_ci_at(spec, trial, fa, t.time)
+            if abs(surv - t.value) >= half:
+                break
+            if _ci_fits(t, lo, hi):
+                return trial
+    return da
+
+
+def _nudge_landmarks(spec, da: np.ndarray, fa: np.ndarray, arm_t: list[Target]):
+    """Move single events across each landmark day until the curve there rounds to the published
+    value: the earliest event after it onto the day, or the latest event up to it to the next day
+    (None when the curve steps over the rounding window: this draw's censoring cannot give it);
+    of the values inside the window, one whose CI rounds to the published CI is preferred."""
+    da = da.copy()
+    for t in sorted((t for t in arm_t if t.statistic == "km_survival"), key=lambda t: t.time):
+        day = math.floor(t.time)
+        half = t.precision / 2 * (1 - 2e-3)
+        side, swaps = 0, 3
+        for _ in range(40):
+            v = _km_at(da, fa, t.time)
+            if abs(v - t.value) < half:
+                break
+            now = 1 if v > t.value else -1
+            if side and now != side:  # stepped over the window: change the censoring before it
+                if swaps == 0 or not _swap_censoring(da, fa, day):
+                    return None
+                swaps, side = swaps - 1, 0
+                continue
+            side = now
+            if not (_move_in if now > 0 else _move_out)(da, fa, day):
+                return None
+        else:
+            return None
+        if t.ci is not None:
+            da = _best_in_window(spec, da, fa, t)
+    return da
+
+
+def fix_landmark_cis(spec, da, fa, arm_t: list[Target], rng, move_dropout: bool = False):
+    """Each landmark's CI made to round to the published one where local moves can (see
+    :func:`_shuffle_for_ci`; ``fa`` changes in place with ``move_dropout``)."""
+    da = da.copy()
+    knots = [t.time for t in arm_t if t.statistic == "km_survival"]
+    for t in arm_t:
+        if t.statistic == "km_median":
+            knots += [x for x in (t.value, *(t.ci or ())) if math.isfinite(x)]
+    for t in sorted((t for t in arm_t if t.statistic == "km_survival"), key=lambda t: t.time):
+        _shuffle_for_ci(spec, da, fa, t, knots, rng, move_dropout)
+    return da
+
+
+def _swap_censoring(da: np.ndarray, fa: np.ndarray, day: int) -> bool:
+    """The censoring closest before ``day`` becomes an event on its last follow-up day, and the
+    last event of the arm becomes a censoring (event count kept); in place. False if impossible."""
+    event = da <= fa
+    cens = np.flatnonzero(~event & (fa < day) & (fa >= 1))
+    late = np.flatnonzero(event & (da > day))
+    if cens.size == 0 or late.size == 0:
+        return False
+    i = cens[np.argmax(fa[cens])]
+    j = late[np.argmax(da[late])]
+    da[i] = fa[i]
+    da[j] = fa[j] + 1
+    return True
+
+
+def events_needed_for_ci(t: Target, treated) -> float | None:
+    """Events a Cox HR's published CI width implies: 1 / (p (1 - p) se^2)."""
+    if t.statistic != "cox_hr" or t.ci is None:
+        return None
+    z = 1.959963984540054
+    se = (math.log(t.ci[1]) - math.log(t.ci[0])) / (2 * z)
+    p = float(np.mean(treated))
+    return 1.0 / (p * (1 - p) * se * se)
