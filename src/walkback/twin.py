@@ -164,7 +164,8 @@ def make_twin(
                 continue
             ok = near.passes(d, o.name, fu_o, treated, strata)
             if not ok and shaped:  # the whole-trial figures by small re-timings (twin_polish)
-                polished = polish(spec, tg, d, fu_o, o.name, treated, strata, rng)
+                admin = np.rint(base["admin_months"] * spec.days_per_month) if alone else None
+                polished = polish(spec, tg, d, fu_o, o.name, treated, strata, rng, admin)
                 if polished is not None:
                     d = polished
                     ok = near.passes(d, o.name, fu_o, treated, strata)

@@ -7,8 +7,8 @@ digit. Each of those depends on how events interleave with each other and with c
 search moves one event at a time by 1-6 days (within the participant's follow-up, so event counts
 never change) and keeps a move only when the total distance of the targets from their rounding
 windows (in printed-precision units) falls. It is tried on attempts whose Kaplan-Meier read-outs
-already pass (then no move may break one) or that are within a few units in all, and it is
-deterministic given the attempt's random stream.
+already pass (then no move may break one) and whose whole-trial figures are within a few units,
+or that are within a few units in all; it is deterministic given the attempt's random stream.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from walkback.twin_closest import MARGIN
 MAX_MOVES = 300
 MAX_STEP = 6  # days an event moves at most in one step
 START_WITHIN = 4.0  # ...or whose total distance is at most this (precision units)
+START_GLOBAL = 8.0  # polish attempts whose read-outs pass and whole-trial figures are this close
 #: whole-trial figures: an attempt whose other targets all pass is polished however far these are
-GLOBAL = ("cox_hr", "cox_p", "logrank_p", "rmst")
+GLOBAL = ("cox_hr", "cox_p", "logrank_p", "rmst", "median_followup")
 
 
 def _distance(t: Target, v: TargetValue | None) -> float:
@@ -69,30 +70,40 @@ def _total(spec, tg, d, fu, name, treated, strata) -> tuple[float, float]:
     return local, glob
 
 
-def polish(spec: TrialSpec, tg: list[Target], d, fu, name, treated, strata, rng):
+def polish(spec: TrialSpec, tg: list[Target], d, fu, name, treated, strata, rng, admin=None):
     """Event days moved towards every target's window; ``None`` when the attempt starts too far
-    (more than ``START_WITHIN`` precision units in all) to be worth the search."""
+    (more than ``START_WITHIN`` precision units in all) to be worth the search.
+
+    With ``admin`` (each participant's administrative follow-up, given when the outcome is the
+    trial's only one) a dropout's censoring day may move too, a few days and still before its
+    administrative end and its event (a redrawn dropout day): the median follow-up depends on
+    them. ``fu`` is then changed in place."""
     local, glob = _total(spec, tg, d, fu, name, treated, strata)
-    if local > 0 and local + glob > START_WITHIN:
+    if (local > 0 or glob > START_GLOBAL) and local + glob > START_WITHIN:
         return None
     keep_local = local == 0  # the read-outs already pass: no move may break one
     score = local + glob
     d = d.copy()
     events = np.flatnonzero(d <= fu)
+    dropouts = np.flatnonzero((d > fu) & (fu < admin)) if admin is not None else np.array([], int)
     for _ in range(MAX_MOVES):
         if score == 0:
             break
-        i = events[rng.integers(events.size)]
         step = int(rng.integers(1, MAX_STEP + 1)) * (1 if rng.random() < 0.5 else -1)
-        new = min(max(int(d[i]) + step, 1), int(fu[i]))
-        if new == d[i]:
+        if dropouts.size and rng.random() < 0.3:  # a dropout a few days earlier or later
+            arr, i = fu, dropouts[rng.integers(dropouts.size)]
+            new = min(max(int(fu[i]) + step, 1), int(admin[i]) - 1, int(d[i]) - 1)
+        else:  # an event a few days earlier or later, within follow-up
+            arr, i = d, events[rng.integers(events.size)]
+            new = min(max(int(d[i]) + step, 1), int(fu[i]))
+        if new == arr[i]:
             continue
-        old = d[i]
-        d[i] = new
+        old = arr[i]
+        arr[i] = new
         new_local, new_glob = _total(spec, tg, d, fu, name, treated, strata)
         s = new_local + new_glob
         if s < score and (new_local == 0 or not keep_local):
             score = s
         else:
-            d[i] = old
+            arr[i] = old
     return d

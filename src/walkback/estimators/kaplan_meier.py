@@ -295,7 +295,8 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = QUANTILE_TOL) ->
         return float("nan")
     xmax = x[-1]
     # drop repeated CDF values (censor-only times), keep the first; NaN repeats NaN, as R
-    keep = ~pd.Series(y).duplicated().to_numpy()
+    keep = np.zeros(y.size, dtype=bool)
+    keep[np.unique(y, return_index=True, equal_nan=True)[1]] = True
     x, y = x[keep], y[keep]
     if p == 0:
         return float(x[0])
