@@ -202,9 +202,11 @@ def render_markdown(rep: Reproduction) -> str:
 
 
 def write_reports(rep: Reproduction, out_dir: str | Path) -> list[Path]:
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write reproduction.md and .json in ``out_dir`` (each whole, replacing earlier ones)."""
+    from walkback.outputs import check_output_dir, write_text
+
+    out = check_output_dir(out_dir)
     md, js = out / "reproduction.md", out / "reproduction.json"
-    md.write_text(render_markdown(rep))
-    js.write_text(json.dumps(rep.to_dict(), indent=2, sort_keys=True) + "\n")
+    write_text(md, render_markdown(rep))
+    write_text(js, json.dumps(rep.to_dict(), indent=2, sort_keys=True) + "\n")
     return [md, js]

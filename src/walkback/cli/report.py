@@ -23,7 +23,12 @@ def add_parser(sub) -> None:
     )
     rp.add_argument("--spec", default="walkback", help=SPEC_HELP)
     rp.add_argument("--data", metavar="FILE", help="participant-level data (default: the twin)")
-    rp.add_argument("--out-dir", default="reports", metavar="DIR", help="default reports")
+    rp.add_argument(
+        "--out-dir",
+        default="reports",
+        metavar="DIR",
+        help="default reports; the site's files there are replaced (each written whole)",
+    )
     rp.add_argument(
         "--notebooks", metavar="DIR", help="execute and render every notebook in DIR (omit to skip)"
     )
@@ -31,11 +36,13 @@ def add_parser(sub) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from walkback.outputs import check_output_dir
     from walkback.plotting.trial_figures import write_figures
     from walkback.report import site
     from walkback.reproduce import load_data, reproduce, write_reports
     from walkback.spec import load_spec
 
+    check_output_dir(args.out_dir)
     spec = load_spec(args.spec)
     if args.notebooks and not Path(args.notebooks).is_dir():
         raise UsageError(f"walkback report: error: --notebooks {args.notebooks} is not a folder")

@@ -107,12 +107,9 @@ def _cmd_subgroups(args: argparse.Namespace) -> int:
 
 
 def _plot(res, args) -> None:
+    from walkback.outputs import atomic_path
     from walkback.plotting import style, subgroup_forest
 
-    path = Path(args.plot)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{path.suffix}")
-    with style():
+    with style(), atomic_path(args.plot) as tmp:  # complete files only
         fig = subgroup_forest(res, treatment=args.plot_treatment)
         fig.savefig(tmp, dpi=300)
-    tmp.replace(path)  # complete files only: written aside, then renamed into place
