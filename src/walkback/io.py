@@ -267,6 +267,7 @@ def _parse_csv(data: bytes, source: str, requested: list[str]) -> tuple[pd.DataF
             fix="a CSV file needs a header line and one line per patient",
         )
     physical = io.StringIO(text, newline="").readlines()
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long cell is data
     reader = csv.reader(physical, strict=True)
     previous = 0  # physical lines consumed before the current record
     try:

@@ -115,6 +115,7 @@ class AnalysisResult:
     tests: tuple[dict, ...] = ()
     survival_differences: tuple[dict, ...] = ()
     zph: dict | None = None  # cox.zph: terms, global, transform
+    warnings: tuple[str, ...] = ()  # e.g. tau or a landmark time beyond the last follow-up
 
     # -- two-arm views (the contract of earlier versions) ----------------------------------------
     @property
@@ -235,6 +236,8 @@ class AnalysisResult:
             )
         if self.two_arm:
             out.update(self._two_arm_dict())
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         if self.zph is not None:
             arm = next(r for r in self.zph["terms"] if r["term"] == self.arm_col)
             legacy = {"chisq": arm["chisq"], "p": arm["p"]} if self.two_arm else {}

@@ -8,6 +8,7 @@ stderr); 3 an unexpected internal error; 128 + the signal number when stopped: 1
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from walkback.exceptions import WalkbackError
@@ -107,8 +108,13 @@ def _progress(msg: str) -> None:
         print(f"\r\033[K{msg}", end="", file=sys.stderr, flush=True)
 
 
+_NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint|bool_?|str_)\w*\(([^()]*)\)")
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """The message on one line, numpy scalars shown as plain numbers, at most 600 characters."""
+    text = _NUMPY_SCALAR.sub(r"\1", " ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 def _check_sizes(ns, replicates: int) -> None:

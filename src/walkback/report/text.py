@@ -148,6 +148,8 @@ def analysis_table(res: Any, source: str | None = None) -> str:
     for d in res.dropped:
         shown = ", ".join(map(str, d.lines[:8])) + (" ..." if len(d.lines) > 8 else "")
         lines.append(f"Excluded: {d.rows} rows ({d.reason}: {', '.join(d.columns)}; lines {shown})")
+    for w in getattr(res, "warnings", ()):
+        lines.append(f"Warning: {w}")
     lines.append("")
     note = _CONVENTION_NOTES.get((res.conf_type, res.ties), "custom combination")
     lines.append(
