@@ -252,7 +252,7 @@ def _not_text(data: bytes, source: str) -> DataError | None:
 def _parse_csv(data: bytes, source: str, requested: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     fast = None
     if len(data) >= FAST_CSV_BYTES:
-        fast = parse_plain_csv(data, lambda h: _check_separator(h, source, requested))
+        fast = parse_plain_csv(data, lambda h: _check_separator(h, source, requested), requested)
     return fast if fast is not None else _parse_csv_rows(data, source, requested)
 
 

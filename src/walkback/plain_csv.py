@@ -8,7 +8,7 @@ about fifteen times the file's size for millions of rows; files that are plain (
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,14 +20,16 @@ FAST_CSV_BYTES = 4 * 2**20
 
 
 def parse_plain_csv(
-    data: bytes, check_header: Callable[[list[str]], None]
+    data: bytes, check_header: Callable[[list[str]], None], requested: Sequence[str] = ()
 ) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Parse a large, plain CSV file with pyarrow's reader; None when the file is not plain.
 
     Plain: UTF-8 without NUL bytes, no quote characters, no blank lines, no lone carriage
     returns, distinct header names, a field per header column on every line. Then every record is
     one line (line numbers are exact) and the cells are the same text as the row-by-row reader's,
-    at a fraction of its memory (equal text cells share one object). Anything else (and every
+    at a fraction of its memory: equal text cells share one object, and the columns not in
+    ``requested`` stay as pandas' Arrow-backed text (``pd.ArrowDtype(pa.string())``, the same
+    values without a Python object per cell). Anything else (and every
     error) is left to the row-by-row reader (walkback.io), whose messages name lines and values.
     """
     import pyarrow as pa
@@ -66,8 +68,13 @@ def parse_plain_csv(
     if table.num_rows == 0:
         return None
     columns = {}
+    wanted = set(requested)
     for name in header:  # one column at a time: the text cells of one column exist at once
-        columns[name] = table.column(name).to_pandas(deduplicate_objects=True).to_numpy(object)
+        col = table.column(name)
+        if name in wanted:
+            columns[name] = col.to_pandas(deduplicate_objects=True).to_numpy(object)
+        else:
+            columns[name] = pd.Series(pd.arrays.ArrowExtensionArray(col))
     del table
     frame = pd.DataFrame(columns, copy=False)
     frame.columns = pd.Index(header, dtype=object)

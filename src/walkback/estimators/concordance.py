@@ -126,10 +126,13 @@ def _pair_counts(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.n
         _COUNTS = _kernel()
     order = np.argsort(time, kind="stable")
     uniq, rank = np.unique(score[order], return_inverse=True)
+    m = uniq.size
+    del uniq  # large inputs: free each temporary before the next is made
+    rank = rank.astype(np.int64, copy=False)
+    sorted_counts = _COUNTS(time[order], event[order].astype(np.int64), rank, m)
+    del rank
     out = np.empty((time.shape[0], 3))
-    out[order] = _COUNTS(
-        time[order], event[order].astype(np.int64), rank.astype(np.int64), uniq.size
-    )
+    out[order] = sorted_counts
     return out
 
 
@@ -165,9 +168,15 @@ def concordance(time, event, score, strata=None, *, timefix: bool = True) -> Con
     if timefix:
         t = aeq_times(t)
     codes = np.zeros(n, dtype=np.int64) if strata is None else check_codes(strata, n, "strata")[0]
-    per_row = np.zeros((n, 3))
     tied_y = tied_xy = 0.0
-    for s in np.unique(codes):
+    levels = np.unique(codes)
+    if levels.size == 1 and e.sum() > 0:  # one stratum: no per-stratum copies of the data
+        per_row = _pair_counts(t, e, x)
+        tied_y, tied_xy = _tied_events(t, e, x)
+        levels = levels[:0]
+    else:
+        per_row = np.zeros((n, 3))
+    for s in levels:
         m = codes == s
         if e[m].sum() == 0:
             continue
