@@ -347,3 +347,15 @@ def test_curve_and_at_risk_in_other_units_are_refused(tmp_path, capsys):
     )
     one_line(code, err, "cover different time ranges", "same time units")
     assert not (tmp_path / "ipd.csv").exists()
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_text_output_at_extreme_scales_is_plain(scale, tmp_path, capsys):
+    frame = pd.read_csv(TWIN)
+    frame["activity_limiting_days"] = frame["activity_limiting_days"] * scale
+    frame.to_csv(tmp_path / "scaled.csv", index=False)
+    code, out, err = run(["analyze", tmp_path / "scaled.csv", *AL], capsys)
+    assert code == 0 and err == ""
+    rmst = next(line for line in out.splitlines() if line.startswith("RMST to"))
+    assert max(len(w) for w in rmst.split()) < 16, rmst  # 3.9022e+302, not 300 digits
+    assert "0.0 (0.0)" not in rmst
