@@ -124,6 +124,7 @@ def read_trial(
     requested += [id_col] if id_col is not None else []
     requested += [CovariateSpec.parse(c).column for c in covariates]
     frame, lines = _parse_csv(data, source, requested)
+    del data  # the file's bytes are not needed while the cells are checked
     return TrialData.from_frame(frame, **roles, line_numbers=lines)
 
 

@@ -76,6 +76,7 @@ def parse_plain_csv(
         else:
             columns[name] = pd.Series(pd.arrays.ArrowExtensionArray(col))
     del table
+    pa.default_memory_pool().release_unused()  # the parsed table's buffers go back to the system
     frame = pd.DataFrame(columns, copy=False)
     frame.columns = pd.Index(header, dtype=object)
     return frame, np.arange(2, len(frame) + 2, dtype=np.int64)

@@ -63,10 +63,10 @@ def _kernel():
         return s
 
     @njit(cache=True)
-    def counts(time, event, rank, m):
-        """time sorted ascending. Returns per-row (concordant, discordant, tied) pair counts."""
+    def counts(time, event, rank, m, pos, out):
+        """time sorted ascending. Adds row i's (concordant, discordant, tied) pair counts to
+        ``out[pos[i]]`` (pos: the rows' places in the caller's order)."""
         n = time.shape[0]
-        out = np.zeros((n, 3))
         tree = np.zeros(m + 1)
         total = 0.0
         # pass 1, descending time: each event against the rows still at risk
@@ -83,9 +83,9 @@ def _kernel():
                 if event[i] == 1:
                     less = below(tree, rank[i])
                     upto = below(tree, rank[i] + 1)
-                    out[i, 0] += less
-                    out[i, 1] += total - upto
-                    out[i, 2] += upto - less
+                    out[pos[i], 0] += less
+                    out[pos[i], 1] += total - upto
+                    out[pos[i], 2] += upto - less
             for i in range(lo, hi):
                 if event[i] == 1:
                     add(tree, rank[i], 1.0)
@@ -108,11 +108,11 @@ def _kernel():
                     elif (phase == 0 and event[i] == 1) or (phase == 2 and event[i] == 0):
                         less = below(tree, rank[i])
                         upto = below(tree, rank[i] + 1)
-                        out[i, 0] += total - upto  # the event had the higher score
-                        out[i, 1] += less
-                        out[i, 2] += upto - less
+                        out[pos[i], 0] += total - upto  # the event had the higher score
+                        out[pos[i], 1] += less
+                        out[pos[i], 2] += upto - less
             lo = hi
-        return out
+        return 0
 
     return counts
 
@@ -129,10 +129,8 @@ def _pair_counts(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.n
     m = uniq.size
     del uniq  # large inputs: free each temporary before the next is made
     rank = rank.astype(np.int64, copy=False)
-    sorted_counts = _COUNTS(time[order], event[order].astype(np.int64), rank, m)
-    del rank
-    out = np.empty((time.shape[0], 3))
-    out[order] = sorted_counts
+    out = np.zeros((time.shape[0], 3))  # filled in the input's row order by the kernel
+    _COUNTS(time[order], event[order].astype(np.int64), rank, m, order.astype(np.int64), out)
     return out
 
 
@@ -190,10 +188,18 @@ def concordance(time, event, score, strata=None, *, timefix: bool = True) -> Con
         nan = float("nan")
         return ConcordanceResult(nan, nan, c, d, tx, tied_y, tied_xy)
     somers = (c - d) / npair
-    dfbeta = ((per_row[:, 0] - per_row[:, 1]) - per_row.sum(axis=1) * somers) / (2.0 * npair)
+    # dfbeta = ((concordant - discordant) - all pairs * somers) / (2 npair), in place: the same
+    # operations in the same order as the plain expression, without its temporaries
+    dfbeta = per_row[:, 0] - per_row[:, 1]
+    pairs = per_row.sum(axis=1)
+    del per_row
+    pairs *= somers
+    dfbeta -= pairs
+    dfbeta /= 2.0 * npair
+    np.square(dfbeta, out=dfbeta)
     return ConcordanceResult(
         estimate=(somers + 1.0) / 2.0,
-        se=float(np.sqrt(np.sum(dfbeta**2))),
+        se=float(np.sqrt(np.sum(dfbeta))),
         concordant=c,
         discordant=d,
         tied_x=tx,
