@@ -130,7 +130,8 @@ def _pair_counts(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.n
     del uniq  # large inputs: free each temporary before the next is made
     rank = rank.astype(np.int64, copy=False)
     out = np.zeros((time.shape[0], 3))  # filled in the input's row order by the kernel
-    _COUNTS(time[order], event[order].astype(np.int64), rank, m, order.astype(np.int64), out)
+    pos = order.astype(np.int64, copy=False)
+    _COUNTS(time[order], event[order].astype(np.int64), rank, m, pos, out)
     return out
 
 
