@@ -31,7 +31,7 @@ AL   := --time-col activity_limiting_days --event-col activity_limiting_event --
         --treatment intervention --control control --times 90,180,365,730 --tau 365
 reproduce: install
 	mkdir -p reports
-	$(BIN)/walkback twin --out $(TWIN)
+	$(BIN)/walkback twin --out $(TWIN) --force
 	$(BIN)/walkback analyze $(TWIN) $(AL) > reports/twin_analysis.txt
 	$(BIN)/walkback analyze $(TWIN) $(AL) --json > reports/twin_analysis.json
 	$(BIN)/walkback reproduce --data $(TWIN) --out-dir reports

@@ -154,6 +154,14 @@ def bootstrap(
     point = incremental(c, q, t, baseline_utility)
     if resamples < 1:
         raise ValueError(f"resamples must be >= 1, got {resamples}")
+    from walkback.limits import BOOTSTRAP_BYTES_PER_RESAMPLE, check_size
+
+    check_size(
+        "--bootstrap",
+        resamples,
+        BOOTSTRAP_BYTES_PER_RESAMPLE,
+        "the cost and QALY differences of every resample",
+    )
     rng = np.random.default_rng(seed)
     it, ic = np.flatnonzero(t), np.flatnonzero(~t)
     b = None if baseline_utility is None else np.asarray(baseline_utility, dtype=float)

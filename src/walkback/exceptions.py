@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 
+def shown_value(value: object, limit: int = 80) -> str:
+    """A value as a message shows it: numpy scalars as plain numbers (never ``np.float64(...)``),
+    long text cut to ``limit`` characters with its full length."""
+    item = getattr(value, "item", None)
+    if callable(item) and getattr(value, "shape", None) == ():
+        value = item()
+    text = repr(value)
+    if len(text) > limit:
+        text = f"{text[: limit - 3]}... ({len(str(value)):,} characters)"
+    return text
+
+
 class WalkbackError(Exception):
     """Base class for errors walkback raises on purpose."""
 
@@ -49,7 +61,7 @@ class DataError(WalkbackError, ValueError):
         head = ", ".join(where)
         msg = f"{head}: {self.rule}" if head else self.rule
         if self.value is not None:
-            msg += f" (got {self.value!r})"
+            msg += f" (got {shown_value(self.value)})"
         if self.fix:
             msg += f"; {self.fix}"
         return " ".join(msg.split())  # always one line

@@ -18,6 +18,7 @@ import pandas as pd
 from walkback.columns import arm_column, numeric_column  # re-exported: read_table's users
 from walkback.design import CovariateSpec
 from walkback.exceptions import DataError
+from walkback.plain_csv import FAST_CSV_BYTES, parse_plain_csv
 from walkback.schema import TrialData
 
 __all__ = ["arm_column", "numeric_column", "read_csv_frame", "read_table", "read_trial"]
@@ -123,6 +124,7 @@ def read_trial(
     requested += [id_col] if id_col is not None else []
     requested += [CovariateSpec.parse(c).column for c in covariates]
     frame, lines = _parse_csv(data, source, requested)
+    del data  # the file's bytes are not needed while the cells are checked
     return TrialData.from_frame(frame, **roles, line_numbers=lines)
 
 
@@ -249,6 +251,15 @@ def _not_text(data: bytes, source: str) -> DataError | None:
 
 
 def _parse_csv(data: bytes, source: str, requested: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    fast = None
+    if len(data) >= FAST_CSV_BYTES:
+        fast = parse_plain_csv(data, lambda h: _check_separator(h, source, requested), requested)
+    return fast if fast is not None else _parse_csv_rows(data, source, requested)
+
+
+def _parse_csv_rows(
+    data: bytes, source: str, requested: list[str]
+) -> tuple[pd.DataFrame, np.ndarray]:
     """All cells of a CSV file as text, and the line number on which each data row starts."""
     if not data:
         raise DataError(
@@ -267,6 +278,7 @@ def _parse_csv(data: bytes, source: str, requested: list[str]) -> tuple[pd.DataF
             fix="a CSV file needs a header line and one line per patient",
         )
     physical = io.StringIO(text, newline="").readlines()
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))  # a long cell is data
     reader = csv.reader(physical, strict=True)
     previous = 0  # physical lines consumed before the current record
     try:

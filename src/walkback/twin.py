@@ -389,15 +389,25 @@ def _fail_msg(spec: TrialSpec, stage: str, tg: list[Target], budget: int) -> str
 
 
 def write_twin(result: TwinResult, path: str | Path) -> dict:
-    """Write the twin CSV and its metadata sidecar (``<name>.json``); return the metadata."""
+    """Write the twin CSV and its metadata sidecar (``<name>.json``); return the metadata.
+
+    Both files are written whole to temporary names and renamed into place (existing files are
+    replaced; the CLI refuses that without --force)."""
+    from walkback.outputs import AtomicFile, write_text
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() in (".parquet", ".pq"):
-        result.frame.to_parquet(path, index=False)
-    else:
-        result.frame.to_csv(path, index=False, lineterminator="\n")
-    meta = dict(result.metadata)
-    meta["file"] = path.name
-    meta["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
-    path.with_suffix(".json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    data = AtomicFile(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            result.frame.to_parquet(data.tmp, index=False)
+        else:
+            result.frame.to_csv(data.tmp, index=False, lineterminator="\n")
+        meta = dict(result.metadata)
+        meta["file"] = path.name
+        meta["sha256"] = hashlib.sha256(data.tmp.read_bytes()).hexdigest()
+    except BaseException:
+        data.discard()
+        raise
+    data.commit()
+    write_text(path.with_suffix(".json"), json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return meta

@@ -29,7 +29,7 @@ from walkback.cells import (
     label_text,
     parse_numbers,
 )
-from walkback.exceptions import DataError
+from walkback.exceptions import DataError, shown_value
 
 __all__ = [
     "Where",
@@ -109,7 +109,7 @@ def _shown(v: object) -> object:
 
 def _quote_list(items: Iterable[object], limit: int = 8) -> str:
     items = list(items)
-    text = ", ".join(repr(x) for x in items[:limit])
+    text = ", ".join(shown_value(x, 40) for x in items[:limit])
     return text + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 

@@ -117,6 +117,7 @@ class AnalysisResult:
     zph: dict | None = None  # cox.zph: terms, global, transform
     adjusted_survival: dict | None = None  # arm label -> CoxSurvival (R survfit(fit, newdata))
     adjusted_at: dict | None = None  # the values they were predicted at
+    warnings: tuple[str, ...] = ()  # e.g. tau or a landmark time beyond the last follow-up
 
     # -- two-arm views (the contract of earlier versions) ----------------------------------------
     @property
@@ -244,6 +245,8 @@ class AnalysisResult:
             }
         if self.two_arm:
             out.update(self._two_arm_dict())
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         if self.zph is not None:
             arm = next(r for r in self.zph["terms"] if r["term"] == self.arm_col)
             legacy = {"chisq": arm["chisq"], "p": arm["p"]} if self.two_arm else {}

@@ -29,6 +29,7 @@ from walkback.estimators import (
 )
 from walkback.estimators._dist import chi2_sf
 from walkback.estimators.weighted import survival_difference
+from walkback.exceptions import DataError
 from walkback.schema import TrialData
 
 
@@ -96,6 +97,14 @@ def analyze(
     t = aeq_times(trial.time) if timefix else np.asarray(trial.time)
     e = trial.event
     arms = trial.arms
+    if not (t > 0).any():
+        raise DataError(
+            f"all {t.size} times are 0: nobody was followed beyond time 0, so there is nothing to "
+            "estimate (curves, hazard ratio, RMST)",
+            source=trial.source,
+            column=trial.time_col,
+            fix="check that the time column holds follow-up durations (not dates or codes)",
+        )
     times = [] if times is None else [float(x) for x in times]
 
     km = {}
@@ -143,6 +152,7 @@ def analyze(
         },
     )
     two = len(arms) == 2
+    warnings = beyond_follow_up(km, tau, times, time_unit)
     differences = tuple(
         {"treatment": a, **row}
         for a in arms[1:]
@@ -191,7 +201,28 @@ def analyze(
         time_unit=time_unit,
         arm_col=trial.arm_col,
         dropped=trial.dropped,
+        warnings=warnings,
     )
+
+
+def beyond_follow_up(km: dict, tau: float, times: list[float], unit: str) -> tuple[str, ...]:
+    """Warnings for an RMST horizon or landmark times past an arm's last follow-up time, where
+    the estimates carry the last survival value forward (an extrapolation, not data)."""
+    last = {a: float(k.time[-1]) for a, k in km.items()}
+    arm = min(last, key=last.get)
+    out = []
+    if tau > last[arm]:
+        out.append(
+            f"RMST tau {tau:g} {unit} lies beyond the last follow-up of arm '{arm}' "
+            f"({last[arm]:g} {unit}): the curve is extended flat from there"
+        )
+    late = [t for t in times if t > last[arm]]
+    if late:
+        out.append(
+            f"survival at {', '.join(f'{t:g}' for t in late)} {unit} lies beyond the last "
+            f"follow-up of arm '{arm}' ({last[arm]:g} {unit}): the last value is carried forward"
+        )
+    return tuple(out)
 
 
 def arm_term_tests(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:

@@ -1,12 +1,14 @@
 """What every command shares: argument types, the one-line usage error, exit codes, progress.
 
 Exit codes: 0 success; 1 a check failed (reproduce, report); 2 bad input or usage (one line on
-stderr); 3 an unexpected internal error; 130 interrupted.
+stderr); 3 an unexpected internal error; 128 + the signal number when stopped: 130 SIGINT (Ctrl-C),
+143 SIGTERM, 141 when the reader of stdout went away (`walkback ... | head`, quietly).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +16,7 @@ from pathlib import Path
 from walkback.exceptions import WalkbackError
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 2, 3
+EXIT_SIGINT, EXIT_BROKEN_PIPE, EXIT_SIGTERM = 130, 141, 143
 
 
 class UsageError(WalkbackError):
@@ -41,10 +44,22 @@ def _positive(text: str) -> float:
     return v
 
 
+#: below this, 1 - alpha / 2 is 1 in double precision (nearly): the normal quantile is infinite
+ALPHA_MIN = 1e-12
+
+
 def _alpha(text: str) -> float:
-    v = _positive(text)
-    if v >= 1:
-        raise argparse.ArgumentTypeError(f"--alpha must be between 0 and 1, got {text!r}")
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--alpha wants a number between {ALPHA_MIN:g} and 1 (e.g. 0.05), got {text!r}"
+        ) from None
+    if not ALPHA_MIN <= v < 1:
+        raise argparse.ArgumentTypeError(
+            f"--alpha must be at least {ALPHA_MIN:g} and below 1 (got {text}): smaller values "
+            "make the confidence level 1 in double precision and the intervals infinite"
+        )
     return v
 
 
@@ -95,9 +110,14 @@ def _nonneg_int(text: str) -> int:
 
 
 def _pos_int(text: str) -> int:
-    v = _nonneg_int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    try:
+        v = int(text)
+    except ValueError:
+        v = None
+    if v is None or v < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number >= 1 (1, 2, 3, ...), got {text!r}"
+        ) from None
     return v
 
 
@@ -112,13 +132,38 @@ def _test_name(text: str) -> str:
     return text.strip()
 
 
+def _scheduler(text: str) -> str:
+    """A Dask scheduler address; an empty one is an error (it would silently run locally)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "the address is empty; give the Dask scheduler's address (e.g. tcp://host:8786), "
+            "or leave --scheduler out to run on this machine"
+        )
+    return text.strip()
+
+
+FORCE_HELP = "overwrite existing output files (default: refuse, before any work)"
+
+
+def _check_out(path: str, force: bool, option: str = "--out", sidecars=()) -> None:
+    """Before any work: the output path is usable and, without --force, not already there."""
+    from walkback.outputs import check_output
+
+    check_output(path, force=force, option=option, sidecars=sidecars)
+
+
 def _progress(msg: str) -> None:
     if sys.stderr.isatty():
         print(f"\r\033[K{msg}", end="", file=sys.stderr, flush=True)
 
 
+_NUMPY_SCALAR = re.compile(r"np\.(?:float|int|uint|bool_?|str_)\w*\(([^()]*)\)")
+
+
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    """The message on one line, numpy scalars shown as plain numbers, at most 600 characters."""
+    text = _NUMPY_SCALAR.sub(r"\1", " ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= 600 else text[:597] + "..."
 
 
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
@@ -143,3 +188,11 @@ def _write_figure(path: str, draw: Callable[[], object]) -> None:
     with style():
         draw().savefig(tmp, dpi=300)
     tmp.replace(target)
+
+
+def _check_sizes(ns, replicates: int) -> None:
+    """Monte Carlo sizes (--n values, --replicates) within this machine's limits, before work."""
+    from walkback.montecarlo.blocks import check_limits
+
+    for n in ns:
+        check_limits(n, replicates)

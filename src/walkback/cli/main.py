@@ -22,12 +22,16 @@ import walkback.cli.trial_model as trial_model
 from walkback import __version__
 from walkback.cli._common import (
     EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
     EXIT_INTERNAL,
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
     UsageError,
     _one_line,
     _Parser,
 )
 from walkback.exceptions import WalkbackError
+from walkback.interrupts import Terminated, terminate_raises
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,17 +66,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             raise UsageError("walkback: error: a command is required (see 'walkback --help')")
-        return args.func(args)
+        with terminate_raises():
+            code = args.func(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+            return code
+    except BrokenPipeError:  # `walkback ... | head`: the reader left; end quietly, as SIGPIPE would
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except UsageError as exc:
         print(_one_line(exc), file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (WalkbackError, ValueError, OSError) as exc:
-        # ValueError/OSError here are bad values or unreadable paths from the user
+    except (WalkbackError, ValueError) as exc:
         print(f"walkback: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except OSError as exc:  # an unreadable or unwritable path from the user: name it
+        print(f"walkback: error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("walkback: interrupted", file=sys.stderr)
-        return 130
+        print("walkback: interrupted (SIGINT); no partial output was left", file=sys.stderr)
+        return EXIT_SIGINT
+    except Terminated:
+        print("walkback: terminated (SIGTERM); no partial output was left", file=sys.stderr)
+        return EXIT_SIGTERM
     except Exception as exc:  # a bug: still one line, never a traceback unless asked
         if os.environ.get("WALKBACK_DEBUG"):
             traceback.print_exc()
@@ -82,3 +97,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _os_error(exc: OSError) -> str:
+    """'cannot use PATH: reason' rather than Python's '[Errno 17] File exists'."""
+    reason = exc.strerror or _one_line(exc)
+    if exc.filename is None:
+        return reason
+    where = f"'{exc.filename}'"
+    if exc.filename2 is not None:
+        where += f" -> '{exc.filename2}'"
+    return f"cannot use {where}: {reason}"
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout replaced (tests): nothing to silence
+        pass

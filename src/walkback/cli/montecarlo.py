@@ -10,12 +10,16 @@ from pathlib import Path
 from walkback._typing import CONF_TYPES, TIES
 from walkback.cli._common import (
     EXIT_OK,
+    FORCE_HELP,
     SPEC_HELP,
     UsageError,
     _alpha,
+    _check_out,
+    _check_sizes,
     _nonneg_int,
     _pos_int,
     _positive,
+    _scheduler,
     _test_name,
 )
 
@@ -75,6 +79,7 @@ def _mc_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--scheduler",
+        type=_scheduler,
         metavar="ADDRESS",
         help="run blocks on a Dask cluster (pip install 'walkback[distributed]')",
     )
@@ -155,7 +160,12 @@ def add_parser(sub) -> None:
     _mc_options(m)
     m.add_argument("--n", type=_pos_int, metavar="N", help="participants per trial (default: spec)")
     m.add_argument("--hr", type=_positive, metavar="HR", help="generating HR (default: spec)")
-    m.add_argument("--out", metavar="FILE", help="per-replicate results (.parquet or .csv)")
+    m.add_argument(
+        "--out",
+        metavar="FILE",
+        help="per-replicate results (.parquet or .csv; written whole or not at all)",
+    )
+    m.add_argument("--force", action="store_true", help=FORCE_HELP)
     m.set_defaults(func=_cmd_montecarlo)
 
     w = sub.add_parser(
@@ -224,6 +234,9 @@ def _cmd_montecarlo(args: argparse.Namespace) -> int:
         raise UsageError(
             f"walkback montecarlo: error: --out must end in .parquet or .csv (got '{args.out}')"
         )
+    if args.out:
+        _check_out(args.out, args.force)
+    _check_sizes([args.n], args.replicates)
     spec = load_spec(args.spec)
     settings = _mc_settings(args, spec, n=args.n, hr=args.hr)
     res = run(
@@ -299,6 +312,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
     from walkback.montecarlo.power import power_grid
     from walkback.spec import load_spec
 
+    _check_sizes(args.n or [None], args.replicates)
     spec = load_spec(args.spec)
     grid = [("n", v) for v in args.n] if args.n else [("hr", v) for v in args.hr]
     rows = power_grid(

@@ -12,7 +12,10 @@ from typing import Any
 from walkback.cli._common import _positive
 from walkback.exceptions import WalkbackError
 
-__all__ = ["RECONSTRUCT_EPILOG", "add_reconstruct_parser"]
+__all__ = ["RECONSTRUCT_EPILOG", "REPORT_FILES", "add_reconstruct_parser"]
+
+#: the files `--report DIR` writes (walkback.reconstruct.write_report)
+REPORT_FILES = ("overlay.png", "at_risk.csv", "at_risk.md", "report.json", "report.md")
 
 RECONSTRUCT_EPILOG = """\
 inputs (UTF-8, comma-separated, header on line 1; rows in any order, arms in any order):
@@ -137,12 +140,18 @@ def add_reconstruct_parser(sub: Any) -> argparse.ArgumentParser:
         default="isotonic",
         help="how noisy points are made monotone (default isotonic)",
     )
+    o.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing --out file and the report's files (default: refuse)",
+    )
     p.set_defaults(func=_cmd_reconstruct)
     return p
 
 
 def _cmd_reconstruct(args: argparse.Namespace) -> int:
     """Run ``walkback reconstruct``; returns the exit code (errors are raised)."""
+    from walkback.outputs import atomic_path, check_output, check_output_dir
     from walkback.reconstruct import (
         read_at_risk,
         read_curve,
@@ -154,6 +163,11 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".csv":
         raise WalkbackError(f"--out must be a .csv file (got '{args.out}')")
+    check_output(out, force=args.force)  # every output checked before anything is written
+    if args.report:
+        rep = check_output_dir(args.report, option="--report")
+        for name in REPORT_FILES:
+            check_output(rep / name, force=args.force, option="--report")
     events: dict[str, int] = {}
     for arm, d in args.events:
         if arm in events:
@@ -168,8 +182,8 @@ def _cmd_reconstruct(args: argparse.Namespace) -> int:
         summary = reconstruction_summary(
             res, treatment=args.treatment, control=args.control, tau=args.tau
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    res.ipd.to_csv(out, index=False, lineterminator="\n")
+    with atomic_path(out) as tmp:
+        res.ipd.to_csv(tmp, index=False, lineterminator="\n")
 
     print(
         f"walkback reconstruct: {len(res.arms)} arm(s) from {args.curve} and {args.at_risk} "

@@ -36,11 +36,13 @@ def add_parser(sub) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
+    from walkback.outputs import check_output_dir
     from walkback.plotting.trial_figures import write_figures
     from walkback.report import site
     from walkback.reproduce import load_data, provenance, read_sidecar, reproduce, write_reports
     from walkback.spec import load_spec
 
+    check_output_dir(args.out_dir)
     spec = load_spec(args.spec)
     if args.notebooks and not Path(args.notebooks).is_dir():
         raise UsageError(f"walkback report: error: --notebooks {args.notebooks} is not a folder")

@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from walkback.cli._common import EXIT_OK, SPEC_HELP, UsageError, _progress
+from walkback.cli._common import (
+    EXIT_OK,
+    FORCE_HELP,
+    SPEC_HELP,
+    UsageError,
+    _check_out,
+    _progress,
+)
 
 
 def add_parser(sub) -> None:
@@ -27,6 +34,7 @@ def add_parser(sub) -> None:
     s.add_argument("--spec", default="walkback", help=SPEC_HELP)
     s.add_argument("--seed", type=int, required=True, help="random seed (an integer >= 0)")
     s.add_argument("--out", required=True, metavar="PATH", help="output .csv or .parquet")
+    s.add_argument("--force", action="store_true", help=FORCE_HELP)
     s.set_defaults(func=_cmd_simulate)
 
     c = sub.add_parser(
@@ -52,6 +60,9 @@ def add_parser(sub) -> None:
     )
     t.add_argument("--spec", default="walkback", help=SPEC_HELP)
     t.add_argument("--out", required=True, metavar="PATH", help="output .csv or .parquet")
+    t.add_argument(
+        "--force", action="store_true", help="overwrite an existing output and its .json sidecar"
+    )
     t.set_defaults(func=_cmd_twin)
 
     r = sub.add_parser(
@@ -111,20 +122,22 @@ def add_parser(sub) -> None:
     r.set_defaults(func=_cmd_reproduce)
 
 
-def _check_out(out: str, command: str) -> None:
-    if Path(out).suffix.lower() not in (".csv", ".parquet", ".pq"):
+def _check_table_out(args: argparse.Namespace, command: str, sidecars=()) -> None:
+    if Path(args.out).suffix.lower() not in (".csv", ".parquet", ".pq"):
         raise UsageError(
-            f"walkback {command}: error: --out must end in .csv or .parquet (got '{out}')"
+            f"walkback {command}: error: --out must end in .csv or .parquet (got '{args.out}')"
         )
+    _check_out(args.out, args.force, sidecars=sidecars)
 
 
 def _write_frame(frame, out: str) -> None:
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False, lineterminator="\n")
-    else:
-        frame.to_parquet(path, index=False)
+    from walkback.outputs import atomic_path
+
+    with atomic_path(out) as tmp:
+        if Path(out).suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+        else:
+            frame.to_parquet(tmp, index=False)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -133,7 +146,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.seed < 0:
         raise UsageError("walkback simulate: error: --seed must be >= 0")
-    _check_out(args.out, "simulate")
+    _check_table_out(args, "simulate")
     spec = load_spec(args.spec)
     frame = simulate(spec, args.seed)
     _write_frame(frame, args.out)
@@ -203,7 +216,7 @@ def _cmd_twin(args: argparse.Namespace) -> int:
     from walkback.spec import load_spec
     from walkback.twin import make_twin, write_twin
 
-    _check_out(args.out, "twin")
+    _check_table_out(args, "twin", sidecars=[Path(args.out).with_suffix(".json")])
     spec = load_spec(args.spec)
     result = make_twin(spec, progress=_progress)
     if sys.stderr.isatty():
@@ -217,6 +230,7 @@ def _cmd_twin(args: argparse.Namespace) -> int:
 
 
 def _cmd_reproduce(args: argparse.Namespace) -> int:
+    from walkback.outputs import check_output_dir
     from walkback.reproduce import (
         check_target_names,
         load_data,
@@ -228,6 +242,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     )
     from walkback.spec import load_spec
 
+    check_output_dir(args.out_dir)
     spec = load_spec(args.spec)
     names = None
     if args.targets is not None:

@@ -143,19 +143,29 @@ def check_length(values: np.ndarray, n: int, name: str) -> None:
         raise _error(f"must have one entry per time ({n}), got {values.shape[0]}", name)
 
 
+#: below this mean time the near-tie rule is applied to rescaled times (see :func:`timefix`)
+TINY_SCALE = 2.0**-20
+
+
 def timefix(time: np.ndarray, tolerance: float = TIMEFIX_TOL) -> np.ndarray:
     """Merge near-tied times exactly as R's ``aeqSurv`` (the ``timefix = TRUE`` default).
 
     Sorted distinct times closer than ``tolerance`` (absolutely, or relative to the mean absolute
-    distinct time) are one time; every time in such a run takes the run's smallest value.
+    distinct time) are one time; every time in such a run takes the run's smallest value. When
+    the mean distinct time is below ``TINY_SCALE`` (2^-20) the times are first scaled by a power of
+    two to a mean near 1, where R's absolute tolerance would tie distinct times.
     """
     t = np.asarray(time, dtype=float)
     y = np.unique(t)
     y = y[np.isfinite(y)]
     if y.size < 2:
         return t
-    dy = np.diff(y)
-    tied = (dy <= tolerance) | (dy / np.mean(np.abs(y)) <= tolerance)
+    # R's absolute tolerance would tie every time of data on a tiny scale (times x 1e-300): there
+    # the rule is applied to the times scaled by a power of two (exact) to a mean near 1
+    mean = np.mean(np.abs(y))
+    scaled = np.ldexp(y, -int(np.floor(np.log2(mean)))) if 0 < mean < TINY_SCALE else y
+    dy = np.diff(scaled)
+    tied = (dy <= tolerance) | (dy / np.mean(np.abs(scaled)) <= tolerance)
     if not tied.any():
         return t
     cuts = y[np.concatenate(([True], ~tied))]

@@ -121,9 +121,15 @@ def concordance(time, event, score, strata=None, *, timefix: bool = True) -> Con
     if timefix:
         t = aeq_times(t)
     codes = np.zeros(n, dtype=np.int64) if strata is None else check_codes(strata, n, "strata")[0]
-    per_row = np.zeros((n, 3))
     tied_y = tied_xy = 0.0
-    for s in np.unique(codes):
+    levels = np.unique(codes)
+    if levels.size == 1 and e.sum() > 0:  # one stratum: no per-stratum copies of the data
+        per_row = _pair_counts(t, e, x)
+        tied_y, tied_xy = _tied_events(t, e, x)
+        levels = levels[:0]
+    else:
+        per_row = np.zeros((n, 3))
+    for s in levels:
         m = codes == s
         if e[m].sum() == 0:
             continue
@@ -137,10 +143,18 @@ def concordance(time, event, score, strata=None, *, timefix: bool = True) -> Con
         nan = float("nan")
         return ConcordanceResult(nan, nan, c, d, tx, tied_y, tied_xy)
     somers = (c - d) / npair
-    dfbeta = ((per_row[:, 0] - per_row[:, 1]) - per_row.sum(axis=1) * somers) / (2.0 * npair)
+    # dfbeta = ((concordant - discordant) - all pairs * somers) / (2 npair), in place: the same
+    # operations in the same order as the plain expression, without its temporaries
+    dfbeta = per_row[:, 0] - per_row[:, 1]
+    pairs = per_row.sum(axis=1)
+    del per_row
+    pairs *= somers
+    dfbeta -= pairs
+    dfbeta /= 2.0 * npair
+    np.square(dfbeta, out=dfbeta)
     return ConcordanceResult(
         estimate=(somers + 1.0) / 2.0,
-        se=float(np.sqrt(np.sum(dfbeta**2))),
+        se=float(np.sqrt(np.sum(dfbeta))),
         concordant=c,
         discordant=d,
         tied_x=tx,

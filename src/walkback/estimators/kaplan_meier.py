@@ -331,17 +331,21 @@ def rmst_from_curve(
     """
     if not np.isfinite(tau) or tau <= 0:
         raise ValueError(f"tau must be a positive number, got {tau}")
-    keep = time <= tau
+    # work on times divided by a power of two near tau (exact in floating point, so ordinary data
+    # give the same bits) so that areas squared neither overflow (x 1e300) nor underflow (x 1e-300)
+    k = int(np.frexp(tau)[1])
+    time, tau_s = np.ldexp(np.asarray(time, dtype=float), -k), float(np.ldexp(tau, -k))
+    keep = time <= tau_s
     with np.errstate(divide="ignore", invalid="ignore"):
         hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
     if not keep.any():
-        temptime, tempsurv, hh = np.array([tau]), np.array([1.0]), np.array([0.0])
+        temptime, tempsurv, hh = np.array([tau_s]), np.array([1.0]), np.array([0.0])
     else:
-        temptime = np.append(time[keep], tau)
+        temptime = np.append(time[keep], tau_s)
         tempsurv = np.append(surv[keep], surv[keep][-1])
         hh = np.append(hh[keep], 0.0)
     delta = np.diff(np.concatenate(([0.0], temptime)))
     rect = delta * np.concatenate(([1.0], tempsurv[:-1]))
     tail_area = np.cumsum(rect[1:][::-1])  # area after each time point, last point first
     var = float(np.sum(tail_area**2 * hh[::-1][1:]))
-    return float(rect.sum()), float(np.sqrt(var))
+    return float(np.ldexp(rect.sum(), k)), float(np.ldexp(np.sqrt(var), k))

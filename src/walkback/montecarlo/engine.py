@@ -20,6 +20,7 @@ Modules: :mod:`~walkback.montecarlo.settings` (``MonteCarloSettings``, ``setting
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -29,10 +30,12 @@ import numpy as np
 from walkback.montecarlo.blocks import (
     CHUNK,
     _block_results,
+    check_limits,
     default_threads,
     default_workers,
     fill_random_numbers,
     finish,
+    fit_block,
     run_block,
     z_value,
 )
@@ -42,6 +45,8 @@ from walkback.montecarlo.summary import MonteCarloResult, _Accumulator
 __all__ = [
     "CHUNK",
     "CONF_CODES",
+    "check_limits",
+    "fit_block",
     "MonteCarloResult",
     "MonteCarloSettings",
     "default_threads",
@@ -68,12 +73,16 @@ def run(
     progress: Callable[[int, int, float], None] | None = None,
 ) -> MonteCarloResult:
     """Run ``replicates`` trials in blocks; stream per-replicate results to ``out`` (.parquet or
-    .csv) if given; return the summary. ``block`` is rounded up to a multiple of CHUNK."""
-    if replicates < 1:
-        raise ValueError(f"replicates must be >= 1, got {replicates}")
+    .csv) if given; return the summary. ``block`` is rounded up to a multiple of CHUNK (and
+    lowered when a block would not fit in memory).
+
+    ``out`` is written to a temporary file beside it and renamed into place only when every
+    replicate is in, so an interrupted run leaves no partial file; an existing ``out`` is replaced
+    (the CLI refuses it without --force)."""
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    block = max(CHUNK, -(-int(block) // CHUNK) * CHUNK)
+    check_limits(settings.n, replicates)
+    block = fit_block(settings, block)
     acc = _Accumulator(settings.hr, settings.alpha, tests=settings.tests)
     writer = _Writer(out) if out is not None else None
     t0 = time.perf_counter()
@@ -84,31 +93,37 @@ def run(
                 writer.write(table)
             if progress:
                 progress(acc.n, replicates, time.perf_counter() - t0)
-    finally:
+    except BaseException:
         if writer:
-            writer.close()
+            writer.abort()
+        raise
+    if writer:
+        writer.close()
     seconds = time.perf_counter() - t0
     backend = "dask" if scheduler else ("processes" if workers > 1 else "local")
     return MonteCarloResult(settings, acc.summary(), seconds, block, workers, backend)
 
 
 class _Writer:
-    """Streams per-replicate tables to Parquet (row group per block) or CSV."""
+    """Streams per-replicate tables to Parquet (row group per block) or CSV, into a temporary file
+    that :meth:`close` renames into place (:meth:`abort` removes it)."""
 
     def __init__(self, path: str | Path) -> None:
+        from walkback.outputs import AtomicFile
+
         self.path = Path(path)
         suffix = self.path.suffix.lower()
         if suffix not in (".parquet", ".pq", ".csv"):
             raise ValueError(f"--out must end in .parquet or .csv (got '{path}')")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.kind = "csv" if suffix == ".csv" else "parquet"
+        self._file = AtomicFile(self.path)
         self._pq = None
         self._first = True
 
     def write(self, table: dict[str, np.ndarray]) -> None:
         if self.kind == "csv":
             to_frame(table).to_csv(
-                self.path,
+                self._file.tmp,
                 mode="w" if self._first else "a",
                 header=self._first,
                 index=False,
@@ -120,13 +135,20 @@ class _Writer:
 
             tab = pa.table(table)
             if self._pq is None:
-                self._pq = pq.ParquetWriter(self.path, tab.schema)
+                self._pq = pq.ParquetWriter(self._file.tmp, tab.schema)
             self._pq.write_table(tab)
         self._first = False
 
     def close(self) -> None:
         if self._pq is not None:
             self._pq.close()
+        self._file.commit()
+
+    def abort(self) -> None:
+        if self._pq is not None:
+            with contextlib.suppress(Exception):
+                self._pq.close()
+        self._file.discard()
 
 
 def to_frame(table: dict[str, np.ndarray]):

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from walkback.outputs import atomic_path
+
 FIGURE_FORMATS = ("png", "svg")
 
 
@@ -17,7 +19,10 @@ def _save(fig, out: Path, name: str) -> list[Path]:
     paths = []
     for ext in FIGURE_FORMATS:
         p = out / f"{name}.{ext}"
-        fig.savefig(p, metadata={"Software": None} if ext == "png" else {"Date": None})
+        with atomic_path(p) as tmp:  # complete files only
+            fig.savefig(
+                tmp, format=ext, metadata={"Software": None} if ext == "png" else {"Date": None}
+            )
         paths.append(p)
     return paths
 

@@ -11,7 +11,12 @@ import numpy as np
 import pandas as pd
 
 from walkback.reconstruct.clean import MONOTONE, Monotone, clean_points
-from walkback.reconstruct.inputs import at_risk_by_arm, check_events, curve_by_arm
+from walkback.reconstruct.inputs import (
+    at_risk_by_arm,
+    check_events,
+    check_sizes_and_ranges,
+    curve_by_arm,
+)
 from walkback.reconstruct.interval import (
     censor_times,
     km_after,
@@ -226,6 +231,7 @@ def reconstruct(
             fix="digitise that arm's curve, or spell each arm's label the same way in both files",
         )
     totals = check_events(events, risk_arms)
+    check_sizes_and_ranges(curve_arms, risk_arms, cwhere, rwhere)
 
     notes: list[str] = []
     ipd, intervals, points, raw = [], [], [], []

@@ -24,6 +24,7 @@ __all__ = [
     "Arm",
     "Where",
     "at_risk_by_arm",
+    "check_sizes_and_ranges",
     "check_events",
     "curve_by_arm",
     "read_at_risk",
@@ -306,3 +307,55 @@ def check_events(events: Mapping[str, int] | None, arms: dict[str, Arm]) -> dict
             )
         out[label] = int(v)
     return out
+
+
+#: a curve and an at-risk table whose time ranges differ by more than this factor are refused
+RANGE_FACTOR = 4.0
+
+
+def check_sizes_and_ranges(
+    curve_arms: dict[str, Arm], risk_arms: dict[str, Arm], cwhere: Where, rwhere: Where
+) -> None:
+    """Before any work: the participants fit in memory, and each arm's curve and at-risk table
+    cover the same time range (a curve in months with a table in days is refused).
+
+    Refused: participants at risk at a time more than ``RANGE_FACTOR`` times the curve's last
+    point, or a curve running past ``RANGE_FACTOR`` times the table's last time. Either suggests
+    other units (days vs weeks or months, months vs years); a table a little past the digitised
+    curve is normal (the curve is flat there) and allowed.
+    """
+    from walkback.limits import RECONSTRUCT_BYTES_PER_PARTICIPANT, check_size
+
+    total = int(sum(a.value[np.argmin(a.time)] for a in risk_arms.values()))
+    check_size(
+        f"{rwhere.source}: participants at time 0 (all arms)",
+        total,
+        RECONSTRUCT_BYTES_PER_PARTICIPANT,
+        "reconstructing that many participants",
+    )
+    for label, risk in risk_arms.items():
+        pts = curve_arms[label]
+        curve_end = float(np.max(pts.time))
+        alive = risk.value > 0
+        late = np.flatnonzero(alive & (risk.time > RANGE_FACTOR * curve_end))
+        units = "are both in the same time units (days, months, years)?"
+        if late.size:
+            j = int(late[np.argmax(risk.time[late])])
+            raise rwhere.error(
+                f"arm {label!r} has {risk.value[j]:g} at risk at time {risk.time[j]:g}, after its "
+                f"curve ends (time {curve_end:g} in {cwhere.source}): the curve and the at-risk "
+                f"table cover different time ranges",
+                column="time",
+                rows=[int(risk.rows[j])],
+                fix=f"check that the two files {units}",
+            )
+        risk_end = float(np.max(risk.time))
+        if risk.time.size > 1 and curve_end > RANGE_FACTOR * risk_end:
+            raise cwhere.error(
+                f"arm {label!r}: the curve runs to time {curve_end:g}, more than "
+                f"{RANGE_FACTOR:g} times the at-risk table's last time ({risk_end:g} in "
+                f"{rwhere.source}): the two cover different time ranges",
+                column="time",
+                rows=[int(pts.rows[int(np.argmax(pts.time))])],
+                fix=f"check that the two files {units}",
+            )

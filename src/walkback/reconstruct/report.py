@@ -64,8 +64,9 @@ def write_report(
     list of pathlib.Path
         The files written.
     """
-    out = Path(directory)
-    out.mkdir(parents=True, exist_ok=True)
+    from walkback.outputs import atomic_path, check_output_dir, write_text
+
+    out = check_output_dir(directory, option="--report")
     summary = reconstruction_summary(result, treatment=treatment, control=control, tau=tau)
     if sources:
         summary["sources"] = dict(sources)
@@ -73,22 +74,25 @@ def write_report(
 
     fig = overlay_figure(result)
     png = out / "overlay.png"
-    fig.savefig(png, dpi=120, metadata={"Software": None})
+    with atomic_path(png) as tmp:
+        fig.savefig(tmp, dpi=120, metadata={"Software": None})
     written.append(png)
 
     table = result.intervals.copy()
     table["difference"] = table["n_at_risk_reconstructed"] - table["n_at_risk_published"]
     csv_path = out / "at_risk.csv"
-    table.to_csv(csv_path, index=False, lineterminator="\n")
+    write_text(csv_path, table.to_csv(index=False, lineterminator="\n"))
     md_path = out / "at_risk.md"
-    md_path.write_text("# Numbers at risk: reconstructed vs published\n\n" + _markdown_table(table))
+    write_text(
+        md_path, "# Numbers at risk: reconstructed vs published\n\n" + _markdown_table(table)
+    )
     written += [csv_path, md_path]
 
     js = out / "report.json"
-    js.write_text(json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    write_text(js, json.dumps(summary, indent=2, sort_keys=True, allow_nan=False) + "\n")
     written.append(js)
     md = out / "report.md"
-    md.write_text(_report_markdown(summary, table))
+    write_text(md, _report_markdown(summary, table))
     written.append(md)
     return written
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from walkback.outputs import write_text
+
 
 def reproduction_html(rep: dict) -> str:
     """The reproduction table (from reproduction.json) as an HTML fragment."""
@@ -159,7 +161,7 @@ def write_index(out_dir: str | Path, title: str) -> Path:
         parts.append("<p>Not rendered in this build (run <code>make reproduce</code>).</p>")
     parts.append("</body></html>\n")
     path = out / "index.html"
-    path.write_text("\n".join(parts))
+    write_text(path, "\n".join(parts))
     return path
 
 
@@ -185,7 +187,8 @@ def render_notebooks(nb_dir: str | Path, out_dir: str | Path, timeout: int = 600
         ).execute()
         body, _ = exporter.from_notebook_node(nb)
         target = out / f"{path.stem}.html"
-        target.write_text(body)
-        nbformat.write(nb, out / path.name)
+        write_text(target, body)
+        text = nbformat.writes(nb)  # as nbformat.write: ends with a newline
+        write_text(out / path.name, text if text.endswith("\n") else text + "\n")
         written.append(target)
     return written

@@ -24,6 +24,8 @@ def fixed(x: float | None, decimals: int) -> str:
     """A number with a fixed count of decimals (probabilities, ratios); 'NR' when missing."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "NR"
+    if not math.isfinite(x) or abs(x) >= 1e9 or 0 < abs(x) < 1e-9:  # times on extreme scales
+        return f"{x:.{decimals + 4}g}"
     return f"{round(x, decimals) + 0.0:.{decimals}f}"  # + 0.0: no "-0.000"
 
 
@@ -149,6 +151,8 @@ def analysis_table(res: Any, source: str | None = None) -> str:
     for d in res.dropped:
         shown = ", ".join(map(str, d.lines[:8])) + (" ..." if len(d.lines) > 8 else "")
         lines.append(f"Excluded: {d.rows} rows ({d.reason}: {', '.join(d.columns)}; lines {shown})")
+    for w in getattr(res, "warnings", ()):
+        lines.append(f"Warning: {w}")
     lines.append("")
     note = _CONVENTION_NOTES.get((res.conf_type, res.ties), "custom combination")
     lines.append(

@@ -49,7 +49,46 @@ def load_spec(spec: str | Path = "walkback") -> TrialSpec:
         raw = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise SpecError(f"{label}: not valid TOML ({exc})") from None
-    return _build(raw, label, hashlib.sha256(data).hexdigest())
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise SpecError(_too_deep(label)) from None
+    if _depth(raw) > MAX_NESTING:
+        raise SpecError(_too_deep(label))
+    spec = _build(raw, label, hashlib.sha256(data).hexdigest())
+    from walkback.limits import SPEC_BYTES_PER_PARTICIPANT, check_size
+
+    check_size(
+        f"{label}: arms n (total)",
+        spec.n_total,
+        SPEC_BYTES_PER_PARTICIPANT,
+        "simulating one trial of that size",
+    )
+    return spec
+
+
+#: arrays and tables nested deeper than this are refused (a spec needs four levels at most)
+MAX_NESTING = 16
+
+
+def _too_deep(label: str) -> str:
+    return (
+        f"{label}: arrays or tables nested more than {MAX_NESTING} levels deep; a trial spec "
+        "needs only a few levels (see walkback/trials/walkback.toml)"
+    )
+
+
+def _depth(value, limit: int = MAX_NESTING) -> int:
+    """Nesting depth of parsed TOML (without recursion), stopping once past ``limit``."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        v, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            break
+        if isinstance(v, dict):
+            stack.extend((x, d + 1) for x in v.values())
+        elif isinstance(v, list):
+            stack.extend((x, d + 1) for x in v)
+    return deepest
 
 
 #: the tables (and the targets array) a spec may have
