@@ -14,6 +14,9 @@ Convention = Literal["r", "sas", "stata"]
 """A software package's defaults for (CI transform, ties)."""
 
 CONF_TYPES: tuple[ConfType, ...] = ("log", "log-log", "plain")
+
+#: MaxCombo's default Fleming-Harrington (rho, gamma) weights (Lin et al. 2020)
+MAXCOMBO_COMBOS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
 TIES: tuple[Ties, ...] = ("efron", "breslow")
 
 CONVENTIONS: dict[Convention, tuple[ConfType, Ties]] = {

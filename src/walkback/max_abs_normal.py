@@ -35,8 +35,9 @@ import math
 import numpy as np
 from numba import njit
 
-#: MaxCombo's Fleming-Harrington (rho, gamma) pairs
-MAXCOMBO_COMBOS = ((0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0))
+from walkback._typing import MAXCOMBO_COMBOS  # noqa: F401 (the default pairs, re-exported)
+
+
 #: Gauss-Legendre nodes per piece of the integrals (pieces of a geometric mesh in tan(angle))
 NODES = 12
 #: a pivot below this (relative to the largest variance) ends the factorisation: rank found

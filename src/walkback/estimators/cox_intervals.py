@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from walkback._typing import TIES, Ties
 from walkback.estimators._checks import _error, check_codes, check_event, check_time
 from walkback.estimators._checks import timefix as aeq_times
+from walkback.estimators._dist import chi2_sf
 from walkback.estimators._intervals import (
     IntervalRiskSets,
     build_interval_risk_sets,
@@ -52,7 +52,7 @@ class IntervalCoxResult(CoxResult):
     def p_robust_score(self) -> float | None:
         if self.robust_score_chisq is None:
             return None
-        return float(stats.chi2.sf(self.robust_score_chisq, self.df))
+        return float(chi2_sf(self.robust_score_chisq, self.df))
 
     def score_residuals(self) -> np.ndarray:
         """Per-row score residuals at the fitted coefficients, rows in input order (R

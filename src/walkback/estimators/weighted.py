@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from walkback._typing import MAXCOMBO_COMBOS
 from walkback.estimators._checks import check_codes, check_event, check_time
 from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._dist import chi2_sf, norm_sf
 from walkback.estimators._risksets import build_risk_sets
 from walkback.estimators.kaplan_meier import KaplanMeierResult, z_value
 from walkback.exceptions import DataError
-from walkback.max_abs_normal import MAXCOMBO_COMBOS, max_abs_normal_sf_low_rank
 
 #: accepted ``weights=`` names
 WEIGHTS = ("logrank", "fh", "gehan", "tarone-ware", "peto")
@@ -336,6 +336,8 @@ def max_abs_normal_sf(m: float, corr, abseps: float = MAXCOMBO_ABSEPS) -> float:
         raise ValueError(f"need a finite m >= 0 and abseps > 0, got m={m}, abseps={abseps}")
     if corr.ndim != 2 or corr.shape[0] != corr.shape[1] or not np.isfinite(corr).all():
         raise ValueError(f"corr must be a finite square matrix, got shape {corr.shape}")
+    from walkback.max_abs_normal import max_abs_normal_sf_low_rank  # numba: only when needed
+
     exact = max_abs_normal_sf_low_rank(float(m), np.ascontiguousarray((corr + corr.T) / 2.0))
     if not math.isnan(exact):
         return float(exact)
