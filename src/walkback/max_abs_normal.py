@@ -37,7 +37,6 @@ from numba import njit
 
 from walkback._typing import MAXCOMBO_COMBOS  # noqa: F401 (the default pairs, re-exported)
 
-
 #: Gauss-Legendre nodes per piece of the integrals (pieces of a geometric mesh in tan(angle))
 NODES = 12
 #: a pivot below this (relative to the largest variance) ends the factorisation: rank found
