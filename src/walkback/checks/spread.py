@@ -27,6 +27,8 @@ SPREAD_REPLICATES = 200
 SPREAD_SEED = 1_000_000
 SPREAD_CODE = (
     "estimators",
+    "design.py",
+    "limits.py",
     "simulate.py",
     "secondary_draws.py",
     "targets.py",
