@@ -135,7 +135,8 @@ def test_the_real_data_reproduce_their_own_figures(trial):
     failed = [r.target.name for r in rep.results if r.status != "pass"]
     assert failed == [], failed
     stats = {r.target.statistic for r in rep.results}
-    assert {"km_survival", "logrank_p", "median_followup", "events", "km_median"} <= stats
+    assert {"km_survival", "logrank_p", "events", "km_median"} <= stats
+    assert ("median_followup" in stats) == (trial != "veteran")  # NR there: papers print none
 
 
 # ---- expected values and the fit -----------------------------------------------------------------
