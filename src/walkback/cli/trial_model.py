@@ -242,7 +242,8 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
     )
     from walkback.spec import load_spec
 
-    check_output_dir(args.out_dir)
+    if args.out_dir is not None:  # reports only where asked (checked before any work)
+        check_output_dir(args.out_dir)
     spec = load_spec(args.spec)
     names = None
     if args.targets is not None:
