@@ -146,9 +146,9 @@ def test_expected_values_agree_with_simulated_trials(tmp_path):
     spec = load_spec(REAL / "veteran.toml")
     cal = calibrate(spec)
     pool_admin = []
-    from walkback.calibrate import _pool
+    from walkback.calibration_pool import pooled_population
 
-    pool = _pool(spec, 50, 3)
+    pool = pooled_population(spec, 50, 3)
     pool_admin = np.rint(pool.base["admin_months"] * spec.days_per_month)
     exp = ExpectedTrial(spec, pool_admin)
     dist = cal.model.outcomes["death"]

@@ -22,14 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from walkback import __version__
-from walkback.draws import (
-    draw_baseline,
-    event_days,
-    followup_days,
-    latent_exponentials,
-    spawn_streams,
-)
-from walkback.exceptions import WalkbackError
+from walkback.calibration_pool import CalibrationError, Evaluator, Pool, pooled_population
 from walkback.model import Model, _untruncated, model_from_spec
 from walkback.spec import ARM_KEYS, Param, Target, TrialSpec
 
@@ -44,10 +37,6 @@ _BRACKETS = {
     "hazard_ratio": (0.02, 50.0),
     "shape": (0.05, 20.0),
 }
-
-
-class CalibrationError(WalkbackError, ValueError):
-    """The published targets cannot be reached by the spec's model."""
 
 
 @dataclass(frozen=True)
@@ -107,76 +96,6 @@ class Calibration:
         }
 
 
-@dataclass
-class _Pool:
-    """A pooled population of simulated trials with fixed random numbers."""
-
-    base: dict
-    latent: dict[str, np.ndarray]
-    m: int
-
-
-def _pool(spec: TrialSpec, replicates: int, seed: int) -> _Pool:
-    parts = []
-    for child in np.random.SeedSequence(seed).spawn(replicates):
-        streams = spawn_streams(child, spec)
-        base = draw_baseline(spec, streams["baseline"])
-        parts.append((base, latent_exponentials(spec, streams, base["treated"].size)))
-    base = {k: np.concatenate([p[0][k] for p in parts]) for k in parts[0][0]}
-    latent = {k: np.concatenate([p[1][k] for p in parts]) for k in parts[0][1]}
-    return _Pool(base, latent, replicates)
-
-
-class _Evaluator:
-    def __init__(self, spec: TrialSpec, pool: _Pool) -> None:
-        self.spec, self.pool = spec, pool
-        self._components: dict = {}
-        self._followup: dict = {}
-        self._beta: dict = {}
-
-    def data(self, model: Model):
-        if len(self._components) > 256:
-            self._components.clear()
-        fu = self._followup.get(model.dropout_rate)
-        if fu is None:
-            fu = followup_days(self.spec, self.pool.base, model.dropout_rate)
-            self._followup = {model.dropout_rate: fu}
-        treated = self.pool.base["treated"]
-        days = event_days(self.spec, model, self.pool.latent, treated, self._components)
-        return fu, days
-
-    def expected(self, model: Model, target: Target, cache=None) -> float:
-        fu, days = cache if cache is not None else self.data(model)
-        treated = self.pool.base["treated"]
-        if target.statistic == "events":
-            ev = days[target.outcome] <= fu
-            if target.arm is not None:
-                ev = ev & (treated == (target.arm == "treatment"))
-            return float(ev.sum() / self.pool.m)
-        if target.statistic in ("cox_hr", "cox_p"):
-            from scipy import stats
-
-            from walkback.estimators.cox import counts_by_time, cox_binary_counts
-
-            d = days[target.outcome]
-            _, n1, n0, d1, d0 = counts_by_time(np.minimum(d, fu), d <= fu, treated)
-            start = self._beta.get(target.outcome, 0.0)
-            fit = cox_binary_counts(n1, n0, d1, d0, ties=self.spec.ties, start=start)
-            self._beta[target.outcome] = fit.coef
-            if target.statistic == "cox_hr":
-                return fit.hazard_ratio
-            se_trial = fit.se * math.sqrt(self.pool.m)
-            return float(2 * stats.norm.sf(abs(fit.coef) / se_trial))
-        if target.statistic == "km_median":
-            arm = treated == (target.arm == "treatment")
-            d = days[target.outcome][arm]
-            from walkback.estimators import kaplan_meier
-
-            km = kaplan_meier(np.minimum(d, fu[arm]), (d <= fu[arm]).astype(int))
-            return float(km.median.estimate)
-        raise CalibrationError(f"cannot calibrate to a '{target.statistic}' target ({target.name})")
-
-
 def calibration_unknowns(spec: TrialSpec) -> list[tuple[str, Param]]:
     """Parameter paths marked ``{ calibrate = ... }``, in spec order."""
     out = []
@@ -206,6 +125,7 @@ _CACHE: dict[tuple, Calibration] = {}
 # (tests/test_cache.py checks that every walkback function a calibration calls is in here)
 CALIBRATION_CODE = (
     "calibrate.py",
+    "calibration_pool.py",
     "expected.py",
     "fit.py",
     "model.py",
@@ -309,8 +229,8 @@ def solve(
 ) -> Calibration:
     """Solve the calibration from scratch (no cache); :func:`calibrate` caches this."""
     unknowns = calibration_unknowns(spec)
-    pool = _pool(spec, replicates, seed)
-    ev = _Evaluator(spec, pool)
+    pool = pooled_population(spec, replicates, seed)
+    ev = Evaluator(spec, pool)
     solved: dict[str, float] = {}
     for k, _p in unknowns:  # starting values: the middle of each bracket on the log scale
         lo, hi = _BRACKETS[k.rsplit(".", 1)[1]]
@@ -344,7 +264,7 @@ def solve(
     )
 
 
-def _fit_free(spec: TrialSpec, pool: _Pool, solved: dict, progress) -> dict | None:
+def _fit_free(spec: TrialSpec, pool: Pool, solved: dict, progress) -> dict | None:
     """Solve the free parameters given the current calibrated ones (updates ``solved``)."""
     from walkback.fit import fit_free, free_parameters
 
@@ -357,7 +277,7 @@ def _fit_free(spec: TrialSpec, pool: _Pool, solved: dict, progress) -> dict | No
     return res.to_dict()
 
 
-def _gauss_seidel(spec: TrialSpec, ev: _Evaluator, unknowns, solved: dict, progress) -> None:
+def _gauss_seidel(spec: TrialSpec, ev: Evaluator, unknowns, solved: dict, progress) -> None:
     """Solve each ``{ calibrate = ... }`` parameter in turn until all agree (updates ``solved``)."""
     if not unknowns:
         return
@@ -374,7 +294,7 @@ def _gauss_seidel(spec: TrialSpec, ev: _Evaluator, unknowns, solved: dict, progr
         raise CalibrationError("calibration did not settle in 30 sweeps; the targets may conflict")
 
 
-def _solve_one(spec: TrialSpec, ev: _Evaluator, solved: dict, key: str, target: Target) -> float:
+def _solve_one(spec: TrialSpec, ev: Evaluator, solved: dict, key: str, target: Target) -> float:
     lo, hi = _BRACKETS[key.rsplit(".", 1)[1]]
 
     def f(log_x: float) -> float:
@@ -404,7 +324,7 @@ def _show(fval: float, target: Target) -> str:
     return f"{v:.4g}"
 
 
-def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]:
+def _rows(spec: TrialSpec, ev: Evaluator, model: Model) -> list[CalibrationRow]:
     cache = ev.data(model)
     rows = []
     mc = f"Monte Carlo, {ev.pool.m} pooled trials"
@@ -443,7 +363,7 @@ def _rows(spec: TrialSpec, ev: _Evaluator, model: Model) -> list[CalibrationRow]
     return rows
 
 
-def _analytic(spec: TrialSpec, ev: _Evaluator, model: Model, t: Target) -> float:
+def _analytic(spec: TrialSpec, ev: Evaluator, model: Model, t: Target) -> float:
     from walkback.expected import ExpectedTrial
 
     exp = ExpectedTrial(spec, np.rint(ev.pool.base["admin_months"] * spec.days_per_month))
