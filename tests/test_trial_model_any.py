@@ -237,7 +237,7 @@ def test_a_failed_twin_says_which_targets_were_hardest(tmp_path):
         make_twin(load_spec(path))
     # a log-rank p that contradicts the HR's CI: the outcome stage fails and says why
     text = re.sub(r"max_attempts = \d+", "max_attempts = 150", text)
-    path.write_text(text.replace("value = 0.0047", "value = 0.47").replace("0.0001", "0.01"))
+    path.write_text(text.replace("value = 0.005\n", "value = 0.47\n").replace("0.001\n", "0.01\n"))
     with pytest.raises(TwinError) as err:
         make_twin(load_spec(path))
     msg = str(err.value)

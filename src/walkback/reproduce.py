@@ -186,26 +186,35 @@ def _published(x: float, precision: float) -> str:
 
 
 def rows(rep: Reproduction) -> list[tuple[str, ...]]:
+    from walkback.spec.targets import TIME_UNITS, TIME_VALUED
+
     out = []
     for r in rep.results:
         t = r.target
-        pub = _published(t.value, t.precision)
+        # time-valued figures are shown in the unit the paper printed them in
+        f = TIME_UNITS[t.unit] if t.statistic in TIME_VALUED else 1.0
+        prec = t.precision / f
+
+        def shown(x, fmt=_fmt, f=f, prec=prec):
+            return fmt(x if x is None else x / f, prec)
+
+        pub = shown(t.value, _published)
         if t.ci:
-            pub += f" ({_published(t.ci[0], t.precision)} to {_published(t.ci[1], t.precision)})"
+            pub += f" ({shown(t.ci[0], _published)} to {shown(t.ci[1], _published)})"
         if r.value is None:
             got = "-"
         else:
-            got = _fmt(r.value.estimate, t.precision)
+            got = shown(r.value.estimate)
             if t.ci:
-                got += (
-                    f" ({_fmt(r.value.lower, t.precision)} to {_fmt(r.value.upper, t.precision)})"
-                )
+                got += f" ({shown(r.value.lower)} to {shown(r.value.upper)})"
+        if f != 1.0:
+            pub, got = f"{pub} {t.unit}", f"{got} {t.unit}"
         if rep.tolerance == "sampling":
             m = rep.misses.get(t.name)
             miss = "-" if m is None or m.miss_se is None else f"{m.miss_se:+.2f}"
             out.append((t.label, pub, got, miss, r.status.upper()))
         else:
-            out.append((t.label, pub, got, f"{t.precision:g}", r.status.upper()))
+            out.append((t.label, pub, got, f"{prec:g}", r.status.upper()))
     return out
 
 

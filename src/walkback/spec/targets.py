@@ -58,7 +58,12 @@ TARGET_KEYS = (
     "derived",
     "time",
     "tau",
+    "unit",
 )
+#: time units a target may be printed in (days per unit; a month is 365.25 / 12 days)
+TIME_UNITS = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
+#: statistics whose value (and CI and precision) is a time
+TIME_VALUED = ("km_median", "median_followup", "rmst")
 
 
 def read_targets(r: _Reader, raw: dict) -> list[Target]:
@@ -102,23 +107,29 @@ def _target(r: _Reader, t: dict, name: str) -> Target:
     for key in ("time", "tau"):
         if key in t and (r.number(t[key], f"targets.{name}.{key}") <= 0):
             raise r.fail(f"targets.{name}.{key}", "must be a positive number of days", t[key])
+    unit = r.get(t, "unit", f"targets.{name}", str, default="days")
+    if unit not in TIME_UNITS:
+        raise r.fail(f"targets.{name}.unit", f"must be one of {', '.join(TIME_UNITS)}", unit)
+    scale = TIME_UNITS[unit]  # the spec's numbers in days, whatever unit the paper printed
+    vscale = scale if stat in TIME_VALUED else 1.0
     tgt = Target(
         name=name,
         label=r.get(t, "label", f"targets.{name}", str, default=name),
         statistic=stat,
-        value=value,
-        precision=r.number(t.get("precision"), f"targets.{name}.precision", positive=True),
+        value=value * vscale,
+        precision=r.number(t.get("precision"), f"targets.{name}.precision", positive=True) * vscale,
         source=r.get(t, "source", f"targets.{name}", str),
         confidence=r.get(t, "confidence", f"targets.{name}", str),
-        ci=ci,
+        ci=None if ci is None else (ci[0] * vscale, ci[1] * vscale),
         outcome=t.get("outcome"),
         arm=t.get("arm"),
         column=t.get("column"),
         level=None if t.get("level") is None else str(t.get("level")),
         wtp=(r.number(t["wtp"], f"targets.{name}.wtp", positive=True) if "wtp" in t else None),
         derived=bool(t.get("derived", False)),
-        time=float(t["time"]) if "time" in t else None,
-        tau=float(t["tau"]) if "tau" in t else None,
+        time=float(t["time"]) * scale if "time" in t else None,
+        tau=float(t["tau"]) * scale if "tau" in t else None,
+        unit=unit,
     )
     for key in TARGET_STATISTICS[stat]:
         if getattr(tgt, key) is None:

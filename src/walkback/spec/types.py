@@ -85,6 +85,7 @@ class Target:
     derived: bool = False
     time: float | None = None  # km_survival: the landmark (days)
     tau: float | None = None  # rmst: the horizon (days)
+    unit: str = "days"  # the unit the paper printed time-valued figures in (stored in days)
 
     def passes(self, value: float | None, which: str = "value") -> bool:
         """True when ``value`` rounds to the published figure at the printed precision."""

@@ -100,6 +100,7 @@ KEY_ORDER = (
     "value",
     "ci",
     "precision",
+    "unit",
     "source",
     "confidence",
 )
@@ -114,9 +115,13 @@ def printed(x: float, precision: float) -> float | int | str:
     return int(q) if precision >= 1 else float(q)
 
 
+MONTH = 365.25 / 12  # days
+
+
 def p_precision(p: float) -> float:
-    """The unit of the second significant figure of ``p``."""
-    return float(10.0 ** (math.floor(math.log10(p)) - 1))
+    """A p-value's printed precision, as journals print them: two decimals, three below 0.01,
+    four below 0.001 (p = 0.22, p = 0.005, p = 0.0004)."""
+    return 0.01 if p >= 0.01 else 0.001 if p >= 0.001 else 0.0001
 
 
 def _raw(x: float) -> float | None:
@@ -151,7 +156,10 @@ def derive(trial: str) -> dict:
 
     targets: list[dict] = []
 
-    def add(name, label, statistic, value, precision, *, arm=None, time=None, ci=None, outcome=out):
+    def add(
+        name, label, statistic, value, precision, *, arm=None, time=None, ci=None, outcome=out,
+        unit=None,
+    ):  # fmt: skip
         t = {"name": name, "label": label, "statistic": statistic}
         if outcome is not None:
             t["outcome"] = outcome
@@ -163,6 +171,8 @@ def derive(trial: str) -> dict:
         if ci is not None:
             t["ci"] = [printed(c, precision) for c in ci]
         t.update(precision=precision, source=src, confidence="high")
+        if unit is not None:
+            t["unit"] = unit
         targets.append(t)
 
     for r in ROLES:
@@ -213,11 +223,12 @@ def derive(trial: str) -> dict:
     if math.isfinite(fu.estimate):  # when nearly everyone had the event, papers print none
         add(
             "median_followup",
-            "Median follow-up, reverse Kaplan-Meier (days)",
+            "Median follow-up, reverse Kaplan-Meier (months)",
             "median_followup",
-            fu.estimate,
+            fu.estimate / MONTH,  # papers print median follow-up in whole months
             1,
             outcome=None,
+            unit="months",
         )
 
     horizon = followup_quantile(d.time, GAP_QUANTILE)
