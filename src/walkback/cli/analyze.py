@@ -317,13 +317,18 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         ph_transform=args.ph_transform,
         adjusted_at=args.adjusted_at,
     )
+    return _print_result(args, res, analysis_table)
+
+
+def _print_result(args: argparse.Namespace, res, table) -> int:
+    """The JSON contract (with the convention and source) or the text table ``table`` renders."""
     if args.json:
         out = res.to_dict()
         out["settings"]["convention"] = args.convention
         out["source"] = os.path.basename(args.data)
         print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
     else:
-        print(analysis_table(res, source=args.data))
+        print(table(res, source=args.data))
     return EXIT_OK
 
 
@@ -368,11 +373,4 @@ def _cmd_analyze_intervals(args: argparse.Namespace, conf_type: str, ties: str) 
         timefix=args.timefix,
         time_unit=args.time_unit,
     )
-    if args.json:
-        out = res.to_dict()
-        out["settings"]["convention"] = args.convention
-        out["source"] = os.path.basename(args.data)
-        print(json.dumps(out, indent=2, sort_keys=True, allow_nan=False))
-    else:
-        print(interval_analysis_table(res, source=args.data))
-    return EXIT_OK
+    return _print_result(args, res, interval_analysis_table)
