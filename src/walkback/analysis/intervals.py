@@ -20,7 +20,7 @@ import pandas as pd
 
 from walkback._json import json_ready
 from walkback._typing import CONF_TYPES, TIES, ConfType, Ties
-from walkback.analysis.result import ArmTest
+from walkback.analysis.result import ArmTest, model_tests
 from walkback.analysis.run import arm_term_tests
 from walkback.design import CovariateSpec, Design, build_design
 from walkback.estimators import (
@@ -122,27 +122,11 @@ class IntervalAnalysis:
             "arms": {a: s.to_dict(self.times) for a, s in self.arms.items()},
             "hazard_ratios": self.hazard_ratios(),
             "covariates": [{"term": c.terms[i], **self._coef(i)} for i in range(k, len(c.terms))],
-            "arm_test": {
-                "lr_chisq": at.lr_chisq,
-                "df": at.df,
-                "p": at.p,
-                "wald_chisq": at.wald_chisq,
-                "wald_p": at.wald_p,
-                "score_chisq": at.score_chisq,
-                "score_p": at.score_p,
-            },
+            "arm_test": at.to_dict(),
             "model": {
-                "lr_chisq": c.lr_chisq,
-                "df": c.df,
-                "p_lr": c.p_lr,
-                "wald_chisq": c.wald_chisq,
-                "p_wald": c.p_wald_global,
-                "score_chisq": c.score_chisq,
-                "p_score": c.p_score,
+                **model_tests(c),
                 "robust_score_chisq": c.robust_score_chisq,
                 "p_robust_score": c.p_robust_score,
-                "loglik_null": c.loglik_null,
-                "loglik": c.loglik,
             },
             "logrank": self._logrank(),
             "settings": self._settings(),

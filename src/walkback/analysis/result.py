@@ -64,6 +64,32 @@ class ArmTest:
     score_chisq: float
     score_p: float
 
+    def to_dict(self) -> dict:
+        return {
+            "lr_chisq": self.lr_chisq,
+            "df": self.df,
+            "p": self.p,
+            "wald_chisq": self.wald_chisq,
+            "wald_p": self.wald_p,
+            "score_chisq": self.score_chisq,
+            "score_p": self.score_p,
+        }
+
+
+def model_tests(c) -> dict:
+    """The whole model's LR, Wald and score tests and log-likelihoods (JSON ``model``)."""
+    return {
+        "lr_chisq": c.lr_chisq,
+        "df": c.df,
+        "p_lr": c.p_lr,
+        "wald_chisq": c.wald_chisq,
+        "p_wald": c.p_wald_global,
+        "score_chisq": c.score_chisq,
+        "p_score": c.p_score,
+        "loglik_null": c.loglik_null,
+        "loglik": c.loglik,
+    }
+
 
 @dataclass(frozen=True)
 class FollowUp:
@@ -197,26 +223,8 @@ class AnalysisResult:
                 "observed": dict(zip(self.arm_labels, lk.observed.tolist(), strict=True)),
                 "expected": dict(zip(self.arm_labels, lk.expected.tolist(), strict=True)),
             },
-            "arm_test": {
-                "lr_chisq": at.lr_chisq,
-                "df": at.df,
-                "p": at.p,
-                "wald_chisq": at.wald_chisq,
-                "wald_p": at.wald_p,
-                "score_chisq": at.score_chisq,
-                "score_p": at.score_p,
-            },
-            "model": {
-                "lr_chisq": c.lr_chisq,
-                "df": c.df,
-                "p_lr": c.p_lr,
-                "wald_chisq": c.wald_chisq,
-                "p_wald": c.p_wald_global,
-                "score_chisq": c.score_chisq,
-                "p_score": c.p_score,
-                "loglik_null": c.loglik_null,
-                "loglik": c.loglik,
-            },
+            "arm_test": at.to_dict(),
+            "model": model_tests(c),
             "concordance": {"estimate": self.concordance.estimate, "se": self.concordance.se},
             "followup": {
                 "median": self.followup.median.to_dict(),
