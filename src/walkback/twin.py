@@ -13,6 +13,15 @@ attempt])``):
    on the published days; the map is re-derived until the curve's read-outs are exact. Censoring
    times are never moved: they follow the follow-up rule. The attempt is kept when every target
    of the outcome (medians, HR with CI, p, events) rounds to its published value.
+   An outcome with published landmarks or event counts is *shaped* (:mod:`walkback.twin_shape`):
+   its latent times are drawn by stratified sampling within arms from the model bent through the
+   published read-outs (``ReadoutCurve``); event counts are met by conditional redraws (or, when
+   it is the trial's only outcome, by earlier dropouts); the warp keeps counts, may stretch (up to
+   30-fold, a long gap between two events) but compresses at most 3-fold; landmarks are nudged one
+   event at a time and their CIs met by local moves (:mod:`walkback.twin_landmarks`); whole-trial
+   figures (HR, p-values, median follow-up) by single re-timings (:mod:`walkback.twin_polish`).
+   A failed search says which targets were hardest and why attempts could not be shaped
+   (:mod:`walkback.twin_closest`).
 4. **Each first-of outcome** (any recurrence): draw its extra component; to hit a published count
    of participants with an event, remove the extra recurrence of, or add one (a day drawn from the
    model, within follow-up) to, as few participants as needed; keep the attempt when its targets
