@@ -211,8 +211,8 @@ def target_value(
             )
         km = memo[key]
         if t.statistic == "km_survival":
-            row = km.survival_at([t.time]).iloc[0]
-            return TargetValue(float(row["survival"]), float(row["lower"]), float(row["upper"]))
+            surv, lo, hi = km.survival_ci_at([t.time])
+            return TargetValue(float(surv[0]), float(lo[0]), float(hi[0]))
         if t.statistic == "rmst":
             return TargetValue(km.rmst(t.tau).estimate)
         m = km.median

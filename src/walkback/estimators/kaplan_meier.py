@@ -88,13 +88,8 @@ class KaplanMeierResult:
         ``events`` and ``censored`` count those at or before each time (cumulative).
         """
         t = np.atleast_1d(np.asarray(times, dtype=float))
+        surv, lo, hi = self.survival_ci_at(t)
         idx = np.searchsorted(self.time, t, side="right") - 1
-        before = idx < 0
-        j = np.where(before, 0, idx)
-        surv = np.where(before, 1.0, self.survival[j])
-        se = np.where(before, 0.0, self.std_err[j])
-        lo, hi = confint(surv, se, self.conf_type, self.conf_level)
-        lo, hi = np.where(before, 1.0, lo), np.where(before, 1.0, hi)
         n_risk = self.n - np.searchsorted(self._sorted_time, t, side="left")
         events = np.concatenate(([0], np.cumsum(self.n_event)))[idx + 1]
         censored = np.concatenate(([0], np.cumsum(self.n_censor)))[idx + 1]
@@ -109,6 +104,18 @@ class KaplanMeierResult:
                 "censored": censored,
             }
         )
+
+    def survival_ci_at(self, times) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Survival and its CI at ``times`` as :meth:`survival_at` gives them, as arrays (no
+        table: for callers that read many curves)."""
+        t = np.atleast_1d(np.asarray(times, dtype=float))
+        idx = np.searchsorted(self.time, t, side="right") - 1
+        before = idx < 0
+        j = np.where(before, 0, idx)
+        surv = np.where(before, 1.0, self.survival[j])
+        se = np.where(before, 0.0, self.std_err[j])
+        lo, hi = confint(surv, se, self.conf_type, self.conf_level)
+        return surv, np.where(before, 1.0, lo), np.where(before, 1.0, hi)
 
     def quantile(self, prob: float = 0.5) -> QuantileResult:
         """Time by which a share ``prob`` has had the event, with CI (R ``quantile.survfit``)."""
