@@ -19,16 +19,16 @@ from walkback.estimators._checks import timefix as aeq_times
 from walkback.estimators._dist import chi2_sf, norm_sf
 from walkback.estimators._partial_likelihood import derivatives
 from walkback.estimators._risksets import build_risk_sets, efron_rows
+from walkback.estimators._wald import WaldRatios
 from walkback.estimators.concordance import ConcordanceResult, concordance
 from walkback.estimators.cox_survival import CoxSurvival, baseline_hazard, predict_curve
-from walkback.estimators.kaplan_meier import z_value
 from walkback.estimators.ph_test import PHTestResult, zph_chisq, zph_parts, zph_score
 from walkback.estimators.schoenfeld import ScaledSchoenfeld, scaled_schoenfeld
 from walkback.exceptions import ConvergenceError, EstimationError
 
 
 @dataclass(frozen=True)
-class CoxResult:
+class CoxResult(WaldRatios):
     """A fitted Cox model. The first term is the one reported as the hazard ratio."""
 
     terms: tuple[str, ...]
@@ -45,19 +45,6 @@ class CoxResult:
     conf_level: float
     _fit: dict = field(repr=False, compare=False)
     model_terms: tuple[Term, ...] = field(default=(), repr=False, compare=False)
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.var))
-
-    @property
-    def hazard_ratio(self) -> np.ndarray:
-        return np.exp(self.coef)
-
-    def conf_int(self) -> np.ndarray:
-        """Wald CI for the hazard ratios, shape (terms, 2)."""
-        z = z_value(self.conf_level)
-        return np.exp(np.column_stack((self.coef - z * self.se, self.coef + z * self.se)))
 
     @property
     def wald_p(self) -> np.ndarray:

@@ -22,8 +22,9 @@ from scipy import stats
 
 from walkback.estimators._checks import _error, check_time
 from walkback.estimators._checks import timefix as aeq_times
+from walkback.estimators._wald import WaldRatios
 from walkback.estimators.competing._status import CAUSE, CENSORED, OTHER, cause_codes, code_text
-from walkback.estimators.kaplan_meier import kaplan_meier, z_value
+from walkback.estimators.kaplan_meier import kaplan_meier
 from walkback.exceptions import ConvergenceError, EstimationError
 
 __all__ = ["FineGrayResult", "fine_gray"]
@@ -32,7 +33,7 @@ _EPS = float(np.finfo(float).eps)
 
 
 @dataclass(frozen=True)
-class FineGrayResult:
+class FineGrayResult(WaldRatios):
     """A fitted Fine-Gray model; the first term is the one reported as the subdistribution HR."""
 
     terms: tuple[str, ...]
@@ -47,18 +48,6 @@ class FineGrayResult:
     n_competing: int
     cause: str
     conf_level: float
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.var))
-
-    @property
-    def hazard_ratio(self) -> np.ndarray:
-        return np.exp(self.coef)
-
-    def conf_int(self) -> np.ndarray:
-        z = z_value(self.conf_level)
-        return np.exp(np.column_stack((self.coef - z * self.se, self.coef + z * self.se)))
 
     @property
     def wald_p(self) -> np.ndarray:
