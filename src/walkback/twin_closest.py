@@ -15,23 +15,27 @@ from walkback.targets import TargetValue, TrialArrays, check, target_value
 MARGIN = 1e-3  # a twin value must sit this share of the printed precision inside the rounding edge
 
 
-def _distance(t: Target, v: TargetValue | None) -> float:
-    """How far a value is from the published one, in printed-precision units (worst piece)."""
+def piece_misses(t: Target, v: TargetValue | None) -> list[float]:
+    """How far each piece of a value (estimate, CI limits) is from the published one, in
+    printed-precision units: 0 for a "not reached" matched, infinite for one missed."""
     if v is None:
-        return math.inf
+        return [math.inf]
     pieces = [(t.value, v.estimate)]
     if t.ci is not None:
         pieces += [(t.ci[0], v.lower), (t.ci[1], v.upper)]
-    worst = 0.0
+    out = []
     for ref, x in pieces:
         reached = x is not None and math.isfinite(x)
         if ref == NOT_REACHED:
-            worst = max(worst, 0.0 if not reached else math.inf)
-        elif not reached:
-            worst = math.inf
+            out.append(0.0 if not reached else math.inf)
         else:
-            worst = max(worst, abs(x - ref) / t.precision)
-    return worst
+            out.append(abs(x - ref) / t.precision if reached else math.inf)
+    return out
+
+
+def _distance(t: Target, v: TargetValue | None) -> float:
+    """How far a value is from the published one, in printed-precision units (worst piece)."""
+    return max(piece_misses(t, v))
 
 
 def _show(t: Target, v: TargetValue | None) -> str:

@@ -18,9 +18,9 @@ import math
 import numpy as np
 
 from walkback.exceptions import EstimationError
-from walkback.spec import NOT_REACHED, Target, TrialSpec
+from walkback.spec import Target, TrialSpec
 from walkback.targets import TargetValue, TrialArrays, target_value
-from walkback.twin_closest import MARGIN
+from walkback.twin_closest import MARGIN, piece_misses
 
 MAX_MOVES = 300
 MAX_STEP = 6  # days an event moves at most in one step
@@ -32,21 +32,7 @@ GLOBAL = ("cox_hr", "cox_p", "logrank_p", "rmst", "median_followup")
 
 def _distance(t: Target, v: TargetValue | None) -> float:
     """How far outside its rounding window a value is, in printed-precision units (0 inside)."""
-    if v is None:
-        return math.inf
-    pieces = [(t.value, v.estimate)]
-    if t.ci is not None:
-        pieces += [(t.ci[0], v.lower), (t.ci[1], v.upper)]
-    out = 0.0
-    for ref, x in pieces:
-        reached = x is not None and math.isfinite(x)
-        if ref == NOT_REACHED:
-            out += 0.0 if not reached else math.inf
-        elif not reached:
-            return math.inf
-        else:
-            out += max(0.0, abs(x - ref) / t.precision - (0.5 - 2 * MARGIN))
-    return out
+    return sum(max(0.0, m - (0.5 - 2 * MARGIN)) for m in piece_misses(t, v))
 
 
 def _total(spec, tg, d, fu, name, treated, strata) -> tuple[float, float]:
