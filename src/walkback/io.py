@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from walkback import plain_csv
 from walkback.columns import arm_column, numeric_column  # re-exported: read_table's users
 from walkback.design import CovariateSpec
 from walkback.exceptions import DataError
-from walkback.plain_csv import FAST_CSV_BYTES, parse_plain_csv
+from walkback.plain_csv import parse_plain_csv, used_columns
 from walkback.schema import TrialData
 
 __all__ = ["arm_column", "numeric_column", "read_csv_frame", "read_table", "read_trial"]
@@ -44,6 +45,7 @@ def read_trial(
     other_arms: str = "error",
     event_value: object = 1,
     censor_value: object = 0,
+    extra_columns: bool = True,
 ) -> TrialData:
     """Read and validate a trial dataset (two or more arms) from a CSV or Parquet file.
 
@@ -84,11 +86,16 @@ def read_trial(
         Patient id column; ids must be unique.
     covariates, na, other_arms, event_value, censor_value
         As for :meth:`TrialData.from_frame <walkback.schema.TrialData.from_frame>`.
+    extra_columns : bool, default True
+        Keep the file's other columns in ``TrialData.frame``; False keeps only the columns named
+        above (the same numbers, in less memory: a large plain CSV file's other columns are not
+        even parsed).
 
     Returns
     -------
     TrialData
-        Every row of the file, in file order, with its columns (extra columns included).
+        Every row of the file, in file order, with its columns (extra columns included unless
+        ``extra_columns`` is False).
 
     Raises
     ------
@@ -97,7 +104,7 @@ def read_trial(
         the wrong number of fields, or any value breaks a rule of :meth:`TrialData.from_frame`.
     """
     source = os.fspath(path)
-    data = _read_bytes(Path(source), source)
+    head = _read_bytes(Path(source), source, 4)  # the whole file only for Parquet or small CSV
     suffix = Path(source).suffix.lower()
     roles = dict(
         time_col=time_col,
@@ -114,18 +121,41 @@ def read_trial(
         censor_value=censor_value,
         source=source,
     )
-    if suffix in _PARQUET_SUFFIXES or (
-        suffix not in _CSV_SUFFIXES and data.startswith(_PARQUET_MAGIC)
-    ):
-        frame = _parse_parquet(data, source, time_col=time_col, event_col=event_col)
-        return TrialData.from_frame(frame, **roles, line_offset=1, line_unit="row")
     requested = [time_col, event_col, arm_col]
     requested += [strata] if isinstance(strata, str) else list(strata)
     requested += [id_col] if id_col is not None else []
     requested += [CovariateSpec.parse(c).column for c in covariates]
-    frame, lines = _parse_csv(data, source, requested)
-    del data  # the file's bytes are not needed while the cells are checked
+    if suffix in _PARQUET_SUFFIXES or (
+        suffix not in _CSV_SUFFIXES and head.startswith(_PARQUET_MAGIC)
+    ):
+        data = _read_bytes(Path(source), source)
+        frame = _parse_parquet(data, source, time_col=time_col, event_col=event_col)
+        del data
+        if not extra_columns:
+            frame = _used_frame(frame, requested)
+        return TrialData.from_frame(frame, **roles, line_offset=1, line_unit="row")
+    frame, lines = _parse_csv_file(Path(source), source, requested, subset=not extra_columns)
     return TrialData.from_frame(frame, **roles, line_numbers=lines)
+
+
+def _used_frame(frame: pd.DataFrame, requested: list[str]) -> pd.DataFrame:
+    """The requested columns of ``frame`` (all of them when one is missing or ambiguous)."""
+    keep = used_columns([str(c) for c in frame.columns], requested)
+    return frame if keep is None or len(keep) == len(frame.columns) else frame[keep]
+
+
+def _parse_csv_file(
+    path: Path, source: str, requested: list[str], *, subset: bool
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """As :func:`_parse_csv`; a large plain file is read in blocks, never whole."""
+    if os.stat(path).st_size >= plain_csv.FAST_CSV_BYTES:
+        fast = parse_plain_csv(
+            path, lambda h: _check_separator(h, source, requested), requested, subset=subset
+        )
+        if fast is not None:
+            return fast
+    frame, lines = _parse_csv_rows(_read_bytes(path, source), source, requested)
+    return (_used_frame(frame, requested) if subset else frame), lines
 
 
 def read_csv_frame(
@@ -146,9 +176,11 @@ def read_csv_frame(
     return _parse_csv(_read_bytes(Path(source), source), source, list(columns))
 
 
-def _read_bytes(path: Path, source: str) -> bytes:
+def _read_bytes(path: Path, source: str, size: int = -1) -> bytes:
+    """The file's bytes (its first ``size`` bytes when ``size`` >= 0), or a DataError."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as f:
+            return f.read(size)
     except FileNotFoundError:
         raise DataError(
             "file not found",
@@ -252,7 +284,7 @@ def _not_text(data: bytes, source: str) -> DataError | None:
 
 def _parse_csv(data: bytes, source: str, requested: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     fast = None
-    if len(data) >= FAST_CSV_BYTES:
+    if len(data) >= plain_csv.FAST_CSV_BYTES:
         fast = parse_plain_csv(data, lambda h: _check_separator(h, source, requested), requested)
     return fast if fast is not None else _parse_csv_rows(data, source, requested)
 

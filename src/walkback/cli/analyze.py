@@ -249,11 +249,14 @@ def _interval_mode(args: argparse.Namespace) -> bool:
     )
 
 
-def read_trial_args(args: argparse.Namespace, extra_columns=(), *, unique_ids: bool = True):
+def read_trial_args(
+    args: argparse.Namespace, extra_columns=(), *, unique_ids: bool = True, all_columns=True
+):
     """The trial the arguments of :func:`add_trial_arguments` describe; dropped rows on stderr.
 
     ``extra_columns`` are checked for missing values under ``--na`` like covariates;
-    ``unique_ids=False`` leaves the id column to the caller (several rows per participant).
+    ``unique_ids=False`` leaves the id column to the caller (several rows per participant);
+    ``all_columns=False`` keeps only the named columns in ``trial.frame`` (less memory).
     """
     from walkback.io import read_trial
 
@@ -271,6 +274,7 @@ def read_trial_args(args: argparse.Namespace, extra_columns=(), *, unique_ids: b
         other_arms=args.other_arms,
         event_value=args.event_value,
         censor_value=args.censor_value,
+        extra_columns=all_columns,
     )
     for d in trial.dropped:
         shown = ", ".join(map(str, d.lines[:10])) + (" ..." if len(d.lines) > 10 else "")
@@ -302,7 +306,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
                 "(start, stop] or weighted data is not implemented); leave one of them out"
             )
         return _cmd_analyze_intervals(args, conf_type, ties)
-    trial = read_trial_args(args)
+    trial = read_trial_args(args, all_columns=False)  # the analysis reads no other column
     res = analyze(
         trial,
         conf_type=conf_type,
