@@ -124,7 +124,8 @@ def read_trial(
     requested = [time_col, event_col, arm_col]
     requested += [strata] if isinstance(strata, str) else list(strata)
     requested += [id_col] if id_col is not None else []
-    requested += [CovariateSpec.parse(c).column for c in covariates]
+    covariate_cols = [CovariateSpec.parse(c).column for c in covariates]
+    requested += covariate_cols
     if suffix in _PARQUET_SUFFIXES or (
         suffix not in _CSV_SUFFIXES and head.startswith(_PARQUET_MAGIC)
     ):
@@ -134,7 +135,10 @@ def read_trial(
         if not extra_columns:
             frame = _used_frame(frame, requested)
         return TrialData.from_frame(frame, **roles, line_offset=1, line_unit="row")
-    frame, lines = _parse_csv_file(Path(source), source, requested, subset=not extra_columns)
+    # without the other columns, the columns only validated (not covariates, which the model
+    # reads by their type) may be held as categoricals of the same text
+    roles_only = None if extra_columns else [c for c in requested if c not in covariate_cols]
+    frame, lines = _parse_csv_file(Path(source), source, requested, roles_only)
     return TrialData.from_frame(frame, **roles, line_numbers=lines)
 
 
@@ -145,13 +149,14 @@ def _used_frame(frame: pd.DataFrame, requested: list[str]) -> pd.DataFrame:
 
 
 def _parse_csv_file(
-    path: Path, source: str, requested: list[str], *, subset: bool
+    path: Path, source: str, requested: list[str], compact: list[str] | None
 ) -> tuple[pd.DataFrame, np.ndarray]:
-    """As :func:`_parse_csv`; a large plain file is read in blocks, never whole."""
+    """As :func:`_parse_csv`; a large plain file is read in blocks, never whole. ``compact``
+    None keeps every column; a list keeps the requested ones, these as compact as they come."""
+    subset = compact is not None
     if os.stat(path).st_size >= plain_csv.FAST_CSV_BYTES:
-        fast = parse_plain_csv(
-            path, lambda h: _check_separator(h, source, requested), requested, subset=subset
-        )
+        check = lambda h: _check_separator(h, source, requested)  # noqa: E731
+        fast = parse_plain_csv(path, check, requested, subset=subset, compact=compact or ())
         if fast is not None:
             return fast
     frame, lines = _parse_csv_rows(_read_bytes(path, source), source, requested)

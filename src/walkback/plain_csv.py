@@ -84,12 +84,19 @@ def _plain_header(blocks: Iterator[bytes]) -> list[str] | None:
     return header
 
 
+def _categorical(cells: np.ndarray) -> pd.Categorical | np.ndarray:
+    """Text cells as a categorical of the same strings when they repeat, else unchanged."""
+    cat = pd.Categorical(cells)
+    return cat if len(cat.categories) <= len(cells) // 4 else cells
+
+
 def parse_plain_csv(
     source: bytes | str | os.PathLike[str],
     check_header: Callable[[list[str]], None],
     requested: Sequence[str] = (),
     *,
     subset: bool = False,
+    compact: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, np.ndarray] | None:
     """Parse a large, plain CSV file (its bytes or its path) with pyarrow's reader; None when
     the file is not plain.
@@ -101,6 +108,8 @@ def parse_plain_csv(
     equal text cells share one object, and the columns not in ``requested`` stay as pandas'
     Arrow-backed text (``pd.ArrowDtype(pa.string())``, the same values without a Python object
     per cell). With ``subset`` only the requested columns are kept (see :func:`used_columns`).
+    Requested columns named in ``compact`` that repeat their values come as pandas categoricals
+    of the same text cells (a code of one to four bytes per row instead of an 8-byte pointer).
     Anything else (and every error) is left to the row-by-row reader (walkback.io), whose
     messages name lines and values.
     """
@@ -141,7 +150,8 @@ def parse_plain_csv(
     for name in keep:  # one column at a time: the text cells of one column exist at once
         col = table.column(name)
         if name in wanted:
-            columns[name] = col.to_pandas(deduplicate_objects=True).to_numpy(object)
+            cells = col.to_pandas(deduplicate_objects=True).to_numpy(object)
+            columns[name] = _categorical(cells) if name in compact else cells
         else:
             columns[name] = pd.Series(pd.arrays.ArrowExtensionArray(col))
     del table, col

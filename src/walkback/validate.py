@@ -228,13 +228,7 @@ def event_array(
             fix="pass --event-value and --censor-value (event_value=, censor_value=)",
         )
     values, kinds = parse_numbers(col, allow_bool=True)
-    labels = np.array(
-        [
-            label_text(v) if k == OK else _text_label(c)
-            for v, k, c in zip(values, kinds, col, strict=True)
-        ],
-        dtype=object,
-    )
+    labels = _event_labels(values, kinds, col)
     is_event = labels == ev
     is_censor = labels == cens
     bad = np.flatnonzero(~(is_event | is_censor))
@@ -265,6 +259,19 @@ def event_array(
             fix=fix,
         )
     return is_event.astype(np.int8)
+
+
+def _event_labels(values: np.ndarray, kinds: np.ndarray, col: pd.Series) -> np.ndarray:
+    """Each event cell's label: a number's label text (one per distinct number: a label string
+    per row, not a new one), other cells as :func:`_text_label` reads them."""
+    labels = np.empty(len(values), dtype=object)
+    ok = kinds == OK
+    distinct, which = np.unique(values[ok], return_inverse=True)
+    labels[ok] = np.array([label_text(v) for v in distinct], dtype=object)[which]
+    other = np.flatnonzero(~ok)
+    if other.size:
+        labels[other] = [_text_label(c) for c in col.iloc[other].tolist()]
+    return labels
 
 
 def _text_label(cell: object) -> str | None:

@@ -19,24 +19,46 @@ def derivatives(
     *,
     keep_parts: bool = False,
 ):
-    """Log partial likelihood, score and information at ``beta`` (x sorted, centred)."""
+    """Log partial likelihood, score and information at ``beta`` (x sorted, centred).
+
+    Row-length temporaries are reused and freed as soon as they are summed (in place: the same
+    operations on the same values, so the same numbers, in a fraction of the memory).
+    """
     eta = x @ beta
     w = np.exp(eta)
     ev = rs.event.astype(float)
+    wev = w * ev
+    eta *= ev
+    event_eta = np.sum(eta)  # sum of eta over the events
+    del eta
+    tmp = x * ev[:, None]
+    x_events = tmp.sum(axis=0)
+    del ev
     s0 = rs.risk_sum(w)
-    s1 = rs.risk_sum(w[:, None] * x)
+    d0 = rs.group_sum(wev)
+    np.multiply(w[:, None], x, out=tmp)
+    s1 = rs.risk_sum(tmp)
+    np.multiply(wev[:, None], x, out=tmp)
+    d1 = rs.group_sum(tmp)
+    del tmp
     xx = x[:, :, None] * x[:, None, :]
-    s2 = rs.risk_sum(w[:, None, None] * xx)
-    d0 = rs.group_sum(w * ev)
-    d1 = rs.group_sum((w * ev)[:, None] * x)
-    d2 = rs.group_sum((w * ev)[:, None, None] * xx)
+    d2 = rs.group_sum(wev[:, None, None] * xx)
+    del wev
+    xx *= w[:, None, None]
+    s2 = rs.risk_sum(xx)
+    del xx, w
     g, f = rows, frac
-    denom = s0[g] - f * d0[g]
-    a = (s1[g] - f[:, None] * d1[g]) / denom[:, None]
-    c = (s2[g] - f[:, None, None] * d2[g]) / denom[:, None, None]
-    v = c - a[:, :, None] * a[:, None, :]
-    loglik = float(np.sum(eta * ev) - np.sum(np.log(denom)))
-    score = (x * ev[:, None]).sum(axis=0) - a.sum(axis=0)
+    denom = s0[g]
+    denom -= f * d0[g]
+    a = s1[g]
+    a -= f[:, None] * d1[g]
+    a /= denom[:, None]
+    v = s2[g]  # c = (s2 - f d2) / denom, then v = c - a a'
+    v -= f[:, None, None] * d2[g]
+    v /= denom[:, None, None]
+    v -= a[:, :, None] * a[:, None, :]
+    loglik = float(event_eta - np.sum(np.log(denom)))
+    score = x_events - a.sum(axis=0)
     info = v.sum(axis=0)
     if keep_parts:
         return loglik, score, info, a, v

@@ -60,7 +60,7 @@ class RiskSets:
 def _reverse_cumsum(values: np.ndarray) -> np.ndarray:
     """Reverse cumulative sum along axis 0, with a trailing zero row (so index n gives 0)."""
     out = np.zeros((values.shape[0] + 1,) + values.shape[1:], dtype=float)
-    out[:-1] = np.cumsum(values[::-1], axis=0)[::-1]
+    np.cumsum(values[::-1], axis=0, out=out[-2::-1])  # written in place, no n-row temporary
     return out
 
 
@@ -76,13 +76,20 @@ def build_risk_sets(
 ) -> RiskSets:
     """Sort one dataset by (stratum, time) and find its tie groups and strata boundaries."""
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event).astype(np.int64)
+    event = np.asarray(event)
     n = time.shape[0]
-    if stratum is None:
-        stratum = np.zeros(n, dtype=np.int64)
-    stratum = np.asarray(stratum, dtype=np.int64)
-    order = np.lexsort((time, stratum))
-    t, e, s = time[order], event[order], stratum[order]
+    # 0/1 events as int8 (an eighth of the memory; every use is a comparison, a product with
+    # floats or a sum, which numpy accumulates in int64): the same numbers
+    small = event.size == 0 or (event.min() >= 0 and event.max() <= 1)
+    event = event.astype(np.int8 if small else np.int64, copy=False)
+    if stratum is None:  # one stratum: a stable sort by time is lexsort's order, and the
+        order = np.argsort(time, kind="stable")  # stratum codes one read-only zero (no copies)
+        s = np.broadcast_to(np.zeros(1, dtype=np.int64), (n,))
+    else:
+        stratum = np.asarray(stratum, dtype=np.int64)
+        order = np.lexsort((time, stratum))
+        s = stratum[order]
+    t, e = time[order], event[order]
 
     new_group = np.ones(n, dtype=bool)
     new_group[1:] = (t[1:] != t[:-1]) | (s[1:] != s[:-1])

@@ -80,22 +80,37 @@ def _pair_counts(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.n
         return _pair_counts_numpy(time, event, score)
     from walkback.estimators._concordance_kernel import pair_counts
 
+    if (time[1:] >= time[:-1]).all():  # sorted already (a Cox fit's rows): no sorted copies
+        uniq, rank = np.unique(score, return_inverse=True)
+        rank = rank.astype(np.int64, copy=False)
+        return pair_counts(time, event.astype(np.int8, copy=False), rank, uniq.size)
     order = np.argsort(time, kind="stable")
     uniq, rank = np.unique(score[order], return_inverse=True)
     out = np.empty((time.shape[0], 3))
     out[order] = pair_counts(
-        time[order], event[order].astype(np.int64), rank.astype(np.int64), uniq.size
+        time[order], event[order].astype(np.int8), rank.astype(np.int64), uniq.size
     )
     return out
 
 
 def _tied_events(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> tuple[float, float]:
     """Pairs of events at the same time, and those also tied on the score."""
-    ev = event == 1
-    _, c_t = np.unique(time[ev], return_counts=True)
-    _, c_ts = np.unique(np.column_stack((time[ev], score[ev])), axis=0, return_counts=True)
-    pairs = lambda c: float((c * (c - 1) / 2).sum())  # noqa: E731
-    return pairs(c_t) - pairs(c_ts), pairs(c_ts)
+    ev = np.flatnonzero(event == 1)
+    t, x = time[ev], score[ev]
+    del ev
+    order = np.lexsort((x, t))
+    t, x = t[order], x[order]
+    del order
+    same_t = t[1:] == t[:-1]
+    same_tx = same_t & (x[1:] == x[:-1])
+    return _tied_pairs(same_t) - _tied_pairs(same_tx), _tied_pairs(same_tx)
+
+
+def _tied_pairs(same: np.ndarray) -> float:
+    """Pairs within runs of equal sorted values; ``same[k]``: value k+1 equals value k."""
+    starts = np.flatnonzero(np.concatenate(([True], ~same)))
+    c = np.diff(np.append(starts, same.size + 1))  # run lengths, in sorted order (np.unique's)
+    return float((c * (c - 1) / 2).sum())
 
 
 def concordance(time, event, score, strata=None, *, timefix: bool = True) -> ConcordanceResult:
@@ -120,17 +135,27 @@ def concordance(time, event, score, strata=None, *, timefix: bool = True) -> Con
         raise _error(f"must be {n} finite numbers", "score")
     if timefix:
         t = aeq_times(t)
-    codes = np.zeros(n, dtype=np.int64) if strata is None else check_codes(strata, n, "strata")[0]
+    codes = None if strata is None else check_codes(strata, n, "strata")[0]
+    return checked_concordance(t, e, x, codes)
+
+
+def checked_concordance(
+    time: np.ndarray, event: np.ndarray, score: np.ndarray, codes: np.ndarray | None = None
+) -> ConcordanceResult:
+    """:func:`concordance` of arrays already checked (float times, 0/1 integer events, finite
+    scores, integer stratum codes or None), without copies of them: a Cox fit's sorted rows."""
+    t, e, x = time, event, score
+    n = t.shape[0]
     tied_y = tied_xy = 0.0
-    levels = np.unique(codes)
+    levels = np.zeros(1, dtype=np.int64) if codes is None else np.unique(codes)
     if levels.size == 1 and e.sum() > 0:  # one stratum: no per-stratum copies of the data
+        tied_y, tied_xy = _tied_events(t, e, x)  # first: per_row is large
         per_row = _pair_counts(t, e, x)
-        tied_y, tied_xy = _tied_events(t, e, x)
         levels = levels[:0]
     else:
         per_row = np.zeros((n, 3))
     for s in levels:
-        m = codes == s
+        m = np.ones(n, dtype=bool) if codes is None else codes == s
         if e[m].sum() == 0:
             continue
         per_row[m] = _pair_counts(t[m], e[m], x[m])

@@ -20,7 +20,7 @@ from walkback.estimators._dist import chi2_sf, norm_sf
 from walkback.estimators._partial_likelihood import derivatives
 from walkback.estimators._risksets import build_risk_sets, efron_rows
 from walkback.estimators._wald import WaldRatios
-from walkback.estimators.concordance import ConcordanceResult, concordance
+from walkback.estimators.concordance import ConcordanceResult, checked_concordance
 from walkback.estimators.cox_survival import CoxSurvival, baseline_hazard, predict_curve
 from walkback.estimators.ph_test import PHTestResult, zph_chisq, zph_parts, zph_score
 from walkback.estimators.schoenfeld import ScaledSchoenfeld, scaled_schoenfeld
@@ -195,7 +195,8 @@ class CoxResult(WaldRatios):
         """Harrell's concordance of the linear predictor with its SE, as R ``coxph`` reports it."""
         fit = self._fit
         rs = fit["rs"]
-        return concordance(rs.time, rs.event, fit["x"] @ self.coef, rs.stratum, timefix=False)
+        strata = rs.stratum if self.stratified else None
+        return checked_concordance(rs.time, rs.event, fit["x"] @ self.coef, strata)
 
     def summary(self) -> pd.DataFrame:
         ci = self.conf_int()
@@ -311,7 +312,7 @@ def cox(
             "covariates",
             fix="code text covariates as 0/1 indicator columns",
         )
-    x_raw = x_raw.astype(float)
+    x_raw = x_raw.astype(float, copy=False)  # only read: float input is not copied
     bad = np.flatnonzero(~np.isfinite(x_raw).all(axis=1))
     if bad.size:
         raise _error("covariates must be finite numbers (no NaN or infinity)", "covariates", bad)
@@ -331,9 +332,13 @@ def cox(
         t = aeq_times(t)
 
     rs = build_risk_sets(t, e, codes)
+    n_events = int(e.sum())
+    # R's fit$means: 0 for columns holding only -1/0/1 (nocenter), else the column mean
+    zero_one = np.isin(x_raw, (-1.0, 0.0, 1.0)).all(axis=0)
     x = x_raw[rs.order]
+    del t, e, x_raw  # the sorted copies in rs and x are what the fit reads
     means = x.mean(axis=0)
-    x = x - means  # centring, as coxph, keeps exp(eta) well scaled
+    x -= means  # centring, as coxph, keeps exp(eta) well scaled (in place: a fresh copy)
     rows, frac = efron_rows(rs, ties)
 
     beta = np.zeros(p)
@@ -381,8 +386,7 @@ def cox(
         "rows": rows,
         "frac": frac,
         "means": means,
-        # R's fit$means: 0 for columns holding only -1/0/1 (nocenter), else the column mean
-        "zero_one": np.isin(x_raw, (-1.0, 0.0, 1.0)).all(axis=0),
+        "zero_one": zero_one,
         "strata_labels": None if strata_labels is None else strata_labels.tolist(),
     }
     return CoxResult(
@@ -394,7 +398,7 @@ def cox(
         score_chisq=score_chisq,
         iterations=it,
         n=n,
-        n_events=int(e.sum()),
+        n_events=n_events,
         ties=ties,
         stratified=strata is not None,
         conf_level=float(conf_level),

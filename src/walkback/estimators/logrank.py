@@ -91,7 +91,9 @@ def _observed_expected(t, e, codes: np.ndarray, k: int, s):
     n = rs.n_risk.astype(float)
     d = rs.n_event.astype(float)
     nk = rs.risk_sum(onehot)  # at risk per group, each tie group
-    dk = rs.group_sum(onehot * rs.event[:, None])
+    onehot *= rs.event[:, None]  # in place: the events of each arm
+    dk = rs.group_sum(onehot)
+    del onehot
     keep = d > 0
     n, d, nk, dk = n[keep], d[keep], nk[keep], dk[keep]
     frac = nk / n[:, None]
