@@ -26,9 +26,11 @@ def _below(tree, i):  # total weight at ranks < i
 
 @njit(cache=True)
 def pair_counts(time, event, rank, m):
-    """time sorted ascending. Returns per-row (concordant, discordant, tied) pair counts."""
+    """time sorted ascending. Returns per-row (concordant - discordant, all comparable) pair
+    counts and the (concordant, discordant, tied) totals over rows; whole numbers, exact."""
     n = time.shape[0]
-    out = np.zeros((n, 3))
+    out = np.zeros((n, 2))
+    totals = np.zeros(3)
     tree = np.zeros(m + 1)
     total = 0.0
     # pass 1, descending time: each event against the rows still at risk
@@ -45,9 +47,11 @@ def pair_counts(time, event, rank, m):
             if event[i] == 1:
                 less = _below(tree, rank[i])
                 upto = _below(tree, rank[i] + 1)
-                out[i, 0] += less
-                out[i, 1] += total - upto
-                out[i, 2] += upto - less
+                out[i, 0] += less - (total - upto)
+                out[i, 1] += total
+                totals[0] += less
+                totals[1] += total - upto
+                totals[2] += upto - less
         for i in range(lo, hi):
             if event[i] == 1:
                 _add(tree, rank[i], 1.0)
@@ -70,8 +74,10 @@ def pair_counts(time, event, rank, m):
                 elif (phase == 0 and event[i] == 1) or (phase == 2 and event[i] == 0):
                     less = _below(tree, rank[i])
                     upto = _below(tree, rank[i] + 1)
-                    out[i, 0] += total - upto  # the event had the higher score
-                    out[i, 1] += less
-                    out[i, 2] += upto - less
+                    out[i, 0] += (total - upto) - less  # the event had the higher score
+                    out[i, 1] += total
+                    totals[0] += total - upto
+                    totals[1] += less
+                    totals[2] += upto - less
         lo = hi
-    return out
+    return out, totals

@@ -49,6 +49,7 @@ class ConcordanceResult:
 # which costs a command's start-up more than the counting); above, the compiled Fenwick kernel
 NUMPY_MAX_ROWS = 4000
 _BLOCK = 512
+_ROWS = 1 << 16  # rows per block of the variance sum's terms
 
 
 def _pair_counts_numpy(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.ndarray:
@@ -75,22 +76,32 @@ def _pair_counts_numpy(time: np.ndarray, event: np.ndarray, score: np.ndarray) -
     return out
 
 
-def _pair_counts(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> np.ndarray:
+def _pair_counts(
+    time: np.ndarray, event: np.ndarray, score: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row (concordant - discordant, comparable) pair counts and the (concordant,
+    discordant, tied) totals over rows: whole numbers, so every path gives the same floats."""
     if time.shape[0] <= NUMPY_MAX_ROWS:
-        return _pair_counts_numpy(time, event, score)
+        three = _pair_counts_numpy(time, event, score)
+        per_row = np.column_stack((three[:, 0] - three[:, 1], three.sum(axis=1)))
+        return per_row, three.sum(axis=0)
     from walkback.estimators._concordance_kernel import pair_counts
 
     if (time[1:] >= time[:-1]).all():  # sorted already (a Cox fit's rows): no sorted copies
-        uniq, rank = np.unique(score, return_inverse=True)
-        rank = rank.astype(np.int64, copy=False)
-        return pair_counts(time, event.astype(np.int8, copy=False), rank, uniq.size)
+        rank = _ranks(score)
+        return pair_counts(time, event.astype(np.int8, copy=False), rank, int(rank.max()) + 1)
     order = np.argsort(time, kind="stable")
-    uniq, rank = np.unique(score[order], return_inverse=True)
-    out = np.empty((time.shape[0], 3))
-    out[order] = pair_counts(
-        time[order], event[order].astype(np.int8), rank.astype(np.int64), uniq.size
+    per_row = np.empty((time.shape[0], 2))
+    rank = _ranks(score[order])
+    per_row[order], totals = pair_counts(
+        time[order], event[order].astype(np.int8), rank, int(rank.max()) + 1
     )
-    return out
+    return per_row, totals
+
+
+def _ranks(score: np.ndarray) -> np.ndarray:
+    """Dense ranks 0..m-1 of the scores (np.unique's inverse, without its sorted copies)."""
+    return np.searchsorted(np.unique(score), score).astype(np.int64, copy=False)
 
 
 def _tied_events(time: np.ndarray, event: np.ndarray, score: np.ndarray) -> tuple[float, float]:
@@ -150,33 +161,34 @@ def checked_concordance(
     levels = np.zeros(1, dtype=np.int64) if codes is None else np.unique(codes)
     if levels.size == 1 and e.sum() > 0:  # one stratum: no per-stratum copies of the data
         tied_y, tied_xy = _tied_events(t, e, x)  # first: per_row is large
-        per_row = _pair_counts(t, e, x)
+        per_row, totals = _pair_counts(t, e, x)
         levels = levels[:0]
     else:
-        per_row = np.zeros((n, 3))
+        per_row, totals = np.zeros((n, 2)), np.zeros(3)
     for s in levels:
         m = np.ones(n, dtype=bool) if codes is None else codes == s
         if e[m].sum() == 0:
             continue
-        per_row[m] = _pair_counts(t[m], e[m], x[m])
+        per_row[m], part = _pair_counts(t[m], e[m], x[m])
+        totals += part
         ty, txy = _tied_events(t[m], e[m], x[m])
         tied_y, tied_xy = tied_y + ty, tied_xy + txy
     # every comparable pair is counted once from each member's side
-    c, d, tx = (per_row.sum(axis=0) / 2.0).tolist()
+    c, d, tx = (totals / 2.0).tolist()
     npair = c + d + tx
     if npair == 0:
         nan = float("nan")
         return ConcordanceResult(nan, nan, c, d, tx, tied_y, tied_xy)
     somers = (c - d) / npair
-    # dfbeta = ((concordant - discordant) - all pairs * somers) / (2 npair), in place: the same
-    # operations in the same order as the plain expression, without its temporaries
-    dfbeta = per_row[:, 0] - per_row[:, 1]
-    pairs = per_row.sum(axis=1)
+    # dfbeta = ((concordant - discordant) - all pairs * somers) / (2 npair), squared, a block
+    # of rows at a time: the same operations on the same values, without row-length temporaries
+    dfbeta = np.empty(n)
+    for k in range(0, n, _ROWS):
+        part = per_row[k : k + _ROWS, 0].copy()
+        part -= per_row[k : k + _ROWS, 1] * somers
+        part /= 2.0 * npair
+        np.square(part, out=dfbeta[k : k + _ROWS])
     del per_row
-    pairs *= somers
-    dfbeta -= pairs
-    dfbeta /= 2.0 * npair
-    np.square(dfbeta, out=dfbeta)
     return ConcordanceResult(
         estimate=(somers + 1.0) / 2.0,
         se=float(np.sqrt(np.sum(dfbeta))),

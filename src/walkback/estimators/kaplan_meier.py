@@ -73,7 +73,9 @@ class KaplanMeierResult:
     n: int
     conf_type: ConfType
     conf_level: float
-    _sorted_time: np.ndarray = field(repr=False)
+    # the distinct times and how many rows have a smaller time (a leading 0, then cumulative
+    # counts): the number at risk at any time, without keeping every row's time
+    _time_counts: tuple[np.ndarray, np.ndarray] = field(repr=False)
 
     # -- read-outs -------------------------------------------------------------------------------
     @property
@@ -90,7 +92,8 @@ class KaplanMeierResult:
         t = np.atleast_1d(np.asarray(times, dtype=float))
         surv, lo, hi = self.survival_ci_at(t)
         idx = np.searchsorted(self.time, t, side="right") - 1
-        n_risk = self.n - np.searchsorted(self._sorted_time, t, side="left")
+        distinct, before = self._time_counts
+        n_risk = self.n - before[np.searchsorted(distinct, t, side="left")]
         events = np.concatenate(([0], np.cumsum(self.n_event)))[idx + 1]
         censored = np.concatenate(([0], np.cumsum(self.n_censor)))[idx + 1]
         return pd.DataFrame(
@@ -275,8 +278,13 @@ def kaplan_meier(
         n=int(t.size),
         conf_type=conf_type,
         conf_level=float(conf_level),
-        _sorted_time=np.sort(t),
+        _time_counts=time_counts(utime, n_at),
     )
+
+
+def time_counts(distinct: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``KaplanMeierResult._time_counts`` from the distinct sorted times and their counts."""
+    return distinct, np.concatenate(([0], np.cumsum(counts))).astype(np.int64)
 
 
 def _km_kernel(n_risk: np.ndarray, n_event: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ from walkback.estimators._intervals import (
     check_weights,
     timefix_intervals,
 )
-from walkback.estimators.kaplan_meier import KaplanMeierResult, confint, z_value
+from walkback.estimators.kaplan_meier import KaplanMeierResult, confint, time_counts, z_value
 from walkback.exceptions import EstimationError
 
 
@@ -288,7 +288,7 @@ def survfit_intervals(
         n=int(n),
         conf_type=conf_type,
         conf_level=float(conf_level),
-        _sorted_time=np.sort(stop),
+        _time_counts=time_counts(*np.unique(stop, return_counts=True)),
         cumhaz=cumhaz,
         std_chaz=std_chaz,
         robust=bool(robust),
