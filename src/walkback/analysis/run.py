@@ -239,6 +239,7 @@ def arm_term_tests(t, e, design, strata, fit, arm_idx, fit_args) -> ArmTest:
         lr = 2.0 * (fit.loglik - reduced.loglik)
         init = np.zeros(fit.coef.size)
         init[rest] = reduced.coef
+        del reduced  # its sorted rows are not needed by the score test's fit
         score = cox(t, e, design.x, strata, names=design.names, init=init, **fit_args).score_chisq
     return ArmTest(
         lr_chisq=float(lr),

@@ -133,9 +133,20 @@ def check_codes(codes, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
         bad = np.flatnonzero(missing)
         if bad.size:
             raise _error("labels must not be missing (None/NaN)", name, bad)
-        arr = arr.astype(str) if all(isinstance(v, str) for v in arr.tolist()) else arr
+        cells = arr.tolist()
+        if all(isinstance(v, str) for v in cells):
+            return _text_codes(cells)
     labels, inverse = np.unique(arr, return_inverse=True)
     return inverse.astype(np.int64).reshape(-1), labels
+
+
+def _text_codes(cells: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """As ``np.unique(np.array(cells, str), return_inverse=True)`` (labels in code-point order,
+    as numpy sorts text), without a fixed-width copy of every cell."""
+    labels = sorted(set(cells))
+    index = {v: i for i, v in enumerate(labels)}
+    codes = np.fromiter((index[v] for v in cells), dtype=np.int64, count=len(cells))
+    return codes, np.array(labels, dtype=str)
 
 
 def check_length(values: np.ndarray, n: int, name: str) -> None:

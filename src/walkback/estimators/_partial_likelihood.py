@@ -41,12 +41,18 @@ def derivatives(
     np.multiply(wev[:, None], x, out=tmp)
     d1 = rs.group_sum(tmp)
     del tmp
-    xx = x[:, :, None] * x[:, None, :]
-    d2 = rs.group_sum(wev[:, None, None] * xx)
-    del wev
-    xx *= w[:, None, None]
-    s2 = rs.risk_sum(xx)
-    del xx, w
+    # second moments one pair of columns at a time (each lane's sums as over the n x p x p
+    # array, and x_a x_b = x_b x_a exactly): two row-length buffers instead of three n x p x p
+    p, k = x.shape[1], rs.group_start.size
+    s2, d2 = np.empty((k, p, p)), np.empty((k, p, p))
+    for i in range(p):
+        for j in range(i + 1):
+            xx = x[:, i] * x[:, j]
+            prod = wev * xx
+            d2[:, i, j] = d2[:, j, i] = rs.group_sum(prod)
+            np.multiply(w, xx, out=prod)
+            s2[:, i, j] = s2[:, j, i] = rs.risk_sum(prod)
+    del wev, w
     g, f = rows, frac
     denom = s0[g]
     denom -= f * d0[g]
@@ -54,9 +60,13 @@ def derivatives(
     a -= f[:, None] * d1[g]
     a /= denom[:, None]
     v = s2[g]  # c = (s2 - f d2) / denom, then v = c - a a'
-    v -= f[:, None, None] * d2[g]
+    tmp = d2[g]
+    tmp *= f[:, None, None]
+    v -= tmp
     v /= denom[:, None, None]
-    v -= a[:, :, None] * a[:, None, :]
+    np.multiply(a[:, :, None], a[:, None, :], out=tmp)
+    v -= tmp
+    del tmp
     loglik = float(event_eta - np.sum(np.log(denom)))
     score = x_events - a.sum(axis=0)
     info = v.sum(axis=0)
