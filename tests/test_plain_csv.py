@@ -62,6 +62,23 @@ def test_plain_file_same_trial_as_row_reader(tmp_path, newline, bom, block, extr
     )
 
 
+def test_used_columns_of_a_large_file_are_compact_and_covariates_stay_text(tmp_path):
+    """Role columns that repeat come as categoricals of the same text; a covariate stays an
+    object column (the model reads covariates by their type)."""
+    path = tmp_path / "t.csv"
+    path.write_bytes(HEADER + b"".join(ROWS) * 8)
+    kw = dict(extra_columns=False, covariates=["id"])
+    fast, slow = _read(path, fast=True, **kw), _read(path, fast=False, **kw)
+    _same(fast, slow)
+    assert list(fast.frame.columns) == ["id", "arm", "days", "event"]
+    assert {c: str(fast.frame[c].dtype) for c in fast.frame.columns} == {
+        "id": "object",
+        "arm": "category",
+        "days": "category",
+        "event": "category",
+    }
+
+
 @pytest.mark.parametrize(
     "tail",
     [b"\n", b"\n\n", b"\r\n\r\n"[1:], b'a6,ctl,"q",4,1\n'],

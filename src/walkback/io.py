@@ -89,7 +89,8 @@ def read_trial(
     extra_columns : bool, default True
         Keep the file's other columns in ``TrialData.frame``; False keeps only the columns named
         above (the same numbers, in less memory: a large plain CSV file's other columns are not
-        even parsed).
+        even parsed, and its time, event, arm, strata and id cells may come as pandas
+        categoricals of the same text).
 
     Returns
     -------
