@@ -6,9 +6,11 @@ reproduce every figure, and match the real participants on what no figure fixed:
 vertical gap between the Kaplan-Meier curves per arm (up to the 90th percentile of follow-up) and
 RMST at a horizon no target uses.
 
-Measured (closing note of issue 12): rhDNase gaps 0.022 / 0.025, RMST errors -0.1% / -0.4%;
-myeloid 0.032 / 0.031, -0.8% / +1.1%; veteran 0.071 / 0.051, -0.4% / -1.3%. bladder does not yet
-have a twin within the attempt budget (see the issue): its failure must still say why.
+Measured (closing note of issue 12, constructed twins): rhDNase gaps 0.022 / 0.022, RMST errors
+-0.6% / -0.0%; myeloid 0.039 / 0.037, -1.0% / +1.6%; veteran 0.069 / 0.061, +1.2% / -1.2%.
+bladder's twin reproduces every figure, but its held-out gap is 0.13 / 0.09: the real recurrence
+times are months (cystoscopies), so its curves fall in monthly steps that a twin with daily event
+days cannot follow; its gap is not asserted (see the issue).
 """
 
 from __future__ import annotations
@@ -27,17 +29,17 @@ REAL = Path(__file__).resolve().parent / "specs" / "real"
 sys.path.insert(0, str(REAL))
 from heldout import compare  # noqa: E402
 
-#: the largest held-out KM gap each twin reaches (issue 12 asks for 0.07; veteran's control arm,
-#: 69 participants whose curve steps by 0.015, is at 0.071)
-GAP = {"rhDNase": 0.07, "myeloid": 0.07, "veteran": 0.075}
+#: the largest held-out KM gap each twin may reach (issue 12 asks for 0.07)
+GAP = {"rhDNase": 0.07, "myeloid": 0.07, "veteran": 0.07}
+TRIALS = [*GAP, "bladder"]
 
 
 @pytest.fixture(scope="module")
 def twins():
-    return {t: make_twin(load_spec(REAL / f"{t}.toml")) for t in GAP}
+    return {t: make_twin(load_spec(REAL / f"{t}.toml")) for t in TRIALS}
 
 
-@pytest.mark.parametrize("trial", list(GAP))
+@pytest.mark.parametrize("trial", TRIALS)
 def test_the_twin_reproduces_every_printed_figure(twins, trial):
     spec = load_spec(REAL / f"{trial}.toml")
     rep = reproduce(spec, twins[trial].frame, data_label=f"{trial} twin")
@@ -64,7 +66,7 @@ def test_the_twin_matches_the_real_participants_where_nothing_was_targeted(twins
         assert abs(r["rmst_rel_error"]) <= 0.05, (arm, r)
 
 
-@pytest.mark.parametrize("trial", list(GAP))
+@pytest.mark.parametrize("trial", TRIALS)
 def test_the_twin_is_a_plausible_dataset(twins, trial):
     spec = load_spec(REAL / f"{trial}.toml")
     frame = twins[trial].frame
@@ -77,15 +79,17 @@ def test_the_twin_is_a_plausible_dataset(twins, trial):
     assert days.max() <= round(spec.max_months * spec.days_per_month)
 
 
-def test_a_trial_without_a_twin_yet_says_why():
-    """bladder (85 patients, every landmark printed to 0.01 with its CI) has no twin within a
-    small budget; the message names what would not fit."""
-    text = (REAL / "bladder.toml").read_text().replace("max_attempts = 4000", "max_attempts = 40")
+def test_a_search_cut_short_says_why():
+    """bladder's twin takes a dozen attempts; cut to a few, the failure names the hardest
+    targets (with how often they passed and the closest values) or why no arm could be built."""
+    text = (REAL / "bladder.toml").read_text().replace("max_attempts = 4000", "max_attempts = 8")
     spec = load_spec_text(text)
-    with pytest.raises(
-        TwinError, match=r"none of the attempts could be shaped \(control: .*\(\d+\)"
-    ):
+    with pytest.raises(TwinError) as err:
         make_twin(spec)
+    msg = str(err.value)
+    assert "no twin outcome recurrence within 8 attempts" in msg
+    assert "Hardest:" in msg or "no curve through the read-outs" in msg
+    assert "\n" not in msg
 
 
 def load_spec_text(text: str):

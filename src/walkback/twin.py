@@ -13,10 +13,16 @@ attempt])``):
    on the published days; the map is re-derived until the curve's read-outs are exact. Censoring
    times are never moved: they follow the follow-up rule. The attempt is kept when every target
    of the outcome (medians, HR with CI, p, events) rounds to its published value.
-   An outcome with published landmarks or event counts is *shaped* (:mod:`walkback.twin_shape`):
-   its latent times are drawn by stratified sampling within arms from the model bent through the
-   published read-outs (``ReadoutCurve``); event counts are met by conditional redraws (or, when
-   it is the trial's only outcome, by earlier dropouts); the warp keeps counts, may stretch (up to
+   An outcome with published landmarks or event counts that is the trial's only latent outcome
+   (so follow-up is its own) is *constructed* arm by arm (:mod:`walkback.twin_construct`): drawn
+   from the model bent through the published read-outs (medians' CI limits included), then single
+   moves of events and dropouts across the read-outs' days until each arm's read-outs are exact,
+   the curve kept close to the model's; arms are paired and the pair's HR and p-values steered by
+   moves within the stretches between read-outs.
+   Another outcome with published landmarks or event counts is *shaped*
+   (:mod:`walkback.twin_shape`): its latent times are drawn by stratified sampling within arms
+   from the model bent through the published read-outs (``ReadoutCurve``); event counts are met
+   by conditional redraws; the warp keeps counts, may stretch (up to
    30-fold, a long gap between two events) but compresses at most 3-fold; landmarks are nudged one
    event at a time and their CIs met by local moves (:mod:`walkback.twin_landmarks`); whole-trial
    figures (HR, p-values, median follow-up) by single re-timings (:mod:`walkback.twin_polish`).
@@ -68,6 +74,7 @@ from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, Tr
 from walkback.targets import TrialArrays, check, target_value
 from walkback.twin_closest import MARGIN
 from walkback.twin_closest import Closest as _Closest
+from walkback.twin_construct import Constructor
 from walkback.twin_polish import polish
 from walkback.twin_shape import ReadoutCurve, hit_events, stratified_normals, warp_curves
 
@@ -142,7 +149,10 @@ def make_twin(
         counted = any(t.statistic == "events" for t in tg)
         shaped = counted or any(t.statistic == "km_survival" for t in tg)
         near = _Closest(spec, tg)
-        source = ReadoutCurve(w, tg, fu, treated) if shaped else w
+        alone = shaped and len(spec.latent_outcomes) == 1  # follow-up is this outcome's own
+        # a constructed outcome's curve also passes where the medians' CI limits put it
+        source = ReadoutCurve(w, tg, fu, treated, spec if alone else None) if shaped else w
+        build = Constructor(spec, tg, source, o.name, treated, strata, near) if alone else None
         for i in range(budget):
             rng_k = _rng(spec, f"outcome:{o.name}", i)
             e_k = stratified_normals(rng_k, treated) if shaped else rng_k.standard_normal(n)
@@ -150,9 +160,18 @@ def make_twin(
             d = _ceil_days(source.time_from_exponential(-special.log_ndtr(z), treated))
             seq = np.random.SeedSequence([spec.twin_seed, k, i, _SHAPE_STREAM])
             rng = np.random.default_rng(seq) if shaped else None
-            alone = shaped and len(spec.latent_outcomes) == 1  # follow-up is this outcome's own
+            if build is not None:  # constructed arm by arm (twin_construct)
+                got = build.attempt(base, model.dropout_rate, d, rng)
+                if got is not None:
+                    attempts[f"outcome:{o.name}"] = i
+                    d, fu = got
+                    normals.append(e_k)
+                    days[o.name] = d
+                    warps[o.name] = {"constructed": True}
+                    break
+                continue
             if counted:
-                d, fu_o, moved = hit_events(spec, tg, source, d, fu, treated, rng, alone)
+                d, fu_o, moved = hit_events(spec, tg, source, d, fu, treated, rng)
                 nudges[o.name] = moved
             else:
                 fu_o = fu.copy()
@@ -166,15 +185,13 @@ def make_twin(
                     keep_events=counted,
                     steep=shaped,
                     rng=rng,
-                    move_dropout=alone,
                 )
             if d is None:
                 near.unshaped[warp or "too few participants to change the event count"] += 1
                 continue
             ok = near.passes(d, o.name, fu_o, treated, strata)
             if not ok and shaped:  # the whole-trial figures by small re-timings (twin_polish)
-                admin = np.rint(base["admin_months"] * spec.days_per_month) if alone else None
-                polished = polish(spec, tg, d, fu_o, o.name, treated, strata, rng, admin)
+                polished = polish(spec, tg, d, fu_o, o.name, treated, strata, rng)
                 if polished is not None:
                     d = polished
                     ok = near.passes(d, o.name, fu_o, treated, strata)

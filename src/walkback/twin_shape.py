@@ -48,7 +48,7 @@ class ReadoutCurve:
     than not (the warp then puts the crossing on the published day).
     """
 
-    def __init__(self, dist, tg: list[Target], fu=None, treated=None) -> None:
+    def __init__(self, dist, tg: list[Target], fu=None, treated=None, spec=None) -> None:
         self.dist = dist
         self.knots = {}
         for arm_flag in (True, False):
@@ -68,6 +68,8 @@ class ReadoutCurve:
                     if t.arm == arm and t.statistic == "km_median" and t.value != NOT_REACHED
                 ]
             )
+            if spec is not None and fu is not None:
+                pts = sorted(pts + _band_points(spec, dist, tg, arm, fu[treated == arm_flag]))
             hm, hs = [0.0], [0.0]
             for time, surv in pts:
                 h_model = float(-np.log(dist.survival(np.array([time]), np.array([arm_flag]))[0]))
@@ -96,6 +98,47 @@ class ReadoutCurve:
 
     def time_from_exponential(self, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
         return self.dist.time_from_exponential(self._map(e, treated, inverse=True), treated)
+
+
+def _band_points(spec: TrialSpec, dist, tg: list[Target], arm: str, fu) -> list[tuple]:
+    """Curve points read from a median's CI limits: at the lower limit the band's lower edge
+    is at 0.5, at the upper limit its upper edge; the survival there is the value whose band
+    (Greenwood variance as expected from the model's curve and the arm's follow-up) does that."""
+    from scipy import optimize
+
+    from walkback.estimators.kaplan_meier import confint
+
+    out = []
+    flag = arm == "treatment"
+    for t in tg:
+        if t.arm != arm or t.statistic != "km_median" or t.ci is None:
+            continue
+        for limit, edge in ((t.ci[0], 0), (t.ci[1], 1)):
+            if limit == NOT_REACHED or not 0 < limit:
+                continue
+            days = np.arange(0.0, float(limit) + 1.0)
+            surv = np.asarray(dist.survival(days, np.full(days.size, flag)), dtype=float)
+            at_risk = np.array([np.sum(fu >= x) for x in days[:-1]], dtype=float) * surv[:-1]
+            with np.errstate(divide="ignore"):
+                dh = np.diff(-np.log(surv))
+            if np.any(at_risk < 1):
+                continue
+            se = math.sqrt(float(np.sum(dh / at_risk)))
+
+            def gap(s, se=se, edge=edge):
+                return (
+                    float(
+                        confint(np.array([s]), np.array([se]), spec.conf_type, 1 - spec.alpha)[
+                            edge
+                        ][0]
+                    )
+                    - 0.5
+                )
+
+            lo_s, hi_s = (0.5, 0.999) if edge == 0 else (0.001, 0.5)
+            if gap(lo_s) * gap(hi_s) < 0:
+                out.append((float(limit), float(optimize.brentq(gap, lo_s, hi_s))))
+    return out
 
 
 def hit_events(spec: TrialSpec, tg: list[Target], dist, d, fu, treated, rng, move_dropout=False):
