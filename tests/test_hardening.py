@@ -170,8 +170,15 @@ def test_reconstruct_report_that_is_a_file_is_refused_before_writing(tmp_path, c
     (tmp_path / "report.txt").write_text("")
     code, _, err = run(
         [
-            "reconstruct", "--curve", KM / "curve.csv", "--at-risk", KM / "at_risk.csv",
-            "--out", tmp_path / "ipd.csv", "--report", tmp_path / "report.txt",
+            "reconstruct",
+            "--curve",
+            KM / "curve.csv",
+            "--at-risk",
+            KM / "at_risk.csv",
+            "--out",
+            tmp_path / "ipd.csv",
+            "--report",
+            tmp_path / "report.txt",
         ],  # fmt: skip
         capsys,
     )
@@ -340,8 +347,13 @@ def test_curve_and_at_risk_in_other_units_are_refused(tmp_path, capsys):
     curve.to_csv(tmp_path / "curve_months.csv", index=False)
     code, _, err = run(
         [
-            "reconstruct", "--curve", tmp_path / "curve_months.csv", "--at-risk",
-            KM / "at_risk.csv", "--out", tmp_path / "ipd.csv",
+            "reconstruct",
+            "--curve",
+            tmp_path / "curve_months.csv",
+            "--at-risk",
+            KM / "at_risk.csv",
+            "--out",
+            tmp_path / "ipd.csv",
         ],  # fmt: skip
         capsys,
     )

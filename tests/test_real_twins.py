@@ -6,11 +6,13 @@ reproduce every figure, and match the real participants on what no figure fixed:
 vertical gap between the Kaplan-Meier curves per arm (up to the 90th percentile of follow-up) and
 RMST at a horizon no target uses.
 
-Measured (closing note of issue 12, constructed twins): rhDNase gaps 0.022 / 0.022, RMST errors
--0.6% / -0.0%; myeloid 0.039 / 0.037, -1.0% / +1.6%; veteran 0.069 / 0.061, +1.2% / -1.2%.
-bladder's twin reproduces every figure, but its held-out gap is 0.13 / 0.09: the real recurrence
-times are months (cystoscopies), so its curves fall in monthly steps that a twin with daily event
-days cannot follow; its gap is not asserted (see the issue).
+Measured (closing note of issue 12, constructed twins, the specs' seeds): rhDNase gaps 0.025 /
+0.025, RMST errors -0.4% / -0.1%; myeloid 0.039 / 0.049, -0.6% / +2.5%; veteran 0.058 / 0.050,
++0.7% / +0.1%. bladder's twin reproduces every figure, but its held-out gaps are 0.17 / 0.11
+(0.11-0.13 / 0.08-0.12 over seeds 1-4): the real recurrence times are whole months (cystoscopies),
+so its curves fall in monthly steps that a twin with daily event days does not follow, and the
+thiotepa arm's fall in the first six months is a shape no printed figure shows; its gap is not
+asserted (see the issue).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import walkback.twin_construct as construct
 from walkback.calibrate import calibrate
 from walkback.expected import ExpectedTrial
 from walkback.model import CureWeibull, PiecewiseExponential, Weibull
@@ -228,7 +229,7 @@ def test_monte_carlo_engine_refuses_models_it_cannot_simulate():
 
 
 # ---- twin diagnostics ----------------------------------------------------------------------------
-def test_a_failed_twin_says_which_targets_were_hardest(tmp_path):
+def test_a_failed_twin_says_which_targets_were_hardest(tmp_path, monkeypatch):
     text = (REAL / "rhDNase.toml").read_text()
     short = re.sub(r"max_attempts = \d+", "max_attempts = 3", text)
     path = tmp_path / "spec.toml"
@@ -238,8 +239,12 @@ def test_a_failed_twin_says_which_targets_were_hardest(tmp_path):
     # a log-rank p that contradicts the HR's CI: the outcome stage fails and says why
     text = re.sub(r"max_attempts = \d+", "max_attempts = 150", text)
     path.write_text(text.replace("value = 0.005\n", "value = 0.47\n").replace("0.001\n", "0.01\n"))
+    # a target no pair meets in ABANDON tries stops the search (20 here, to keep the test short)
+    monkeypatch.setattr(construct, "ABANDON", 20)
     with pytest.raises(TwinError) as err:
         make_twin(load_spec(path))
     msg = str(err.value)
-    assert "no twin outcome exacerbation within 150 attempts" in msg
+    assert re.search(r"no twin outcome exacerbation within \d+ attempts", msg)
+    assert int(re.search(r"within (\d+) attempts", msg).group(1)) < 150
+    assert re.search(r"stopped early: logrank_p passed in none of \d+ tries", msg)
     assert re.search(r"Hardest: .*logrank_p \(passed 0 of \d+ tried; published 0\.47, closest", msg)

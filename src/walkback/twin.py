@@ -169,6 +169,10 @@ def make_twin(
                     days[o.name] = d
                     warps[o.name] = {"constructed": True}
                     break
+                stop = build.hopeless()
+                if stop is not None:
+                    msg = near.message(f"outcome {o.name}", i + 1, w, fu, treated)
+                    raise TwinError(f"{msg} (stopped early: {stop})")
                 continue
             if counted:
                 d, fu_o, moved = hit_events(spec, tg, source, d, fu, treated, rng)

@@ -38,7 +38,7 @@ from walkback.exceptions import EstimationError
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 from walkback.targets import TrialArrays, target_value
 from walkback.twin_closest import MARGIN
-from walkback.twin_polish import _distance, _total, polish
+from walkback.twin_polish import GLOBAL, _distance, _total, polish
 from walkback.twin_shape import hit_events
 
 NEVER = np.iinfo(np.int64).max // 4
@@ -46,11 +46,12 @@ MAX_TIES = 4  # events a move may put on one day
 MOVES = 1500  # moves per arm at most
 STALL = 400  # ...and this many without progress
 CHAIN = 2  # further moves within one step that mend what its first move broke
-SMOOTH = 300  # moves spent bringing a passing curve closer to the model's
+SMOOTH = 1000  # moves spent bringing a passing curve closer to the model's
 DEV_SLACK = 0.01  # at equal distance, how much further from the model's curve a move may go
 PAIR_WITH = 4  # kept arms of the other arm each new arm is paired with
-STEER = 150  # moves steering a pair's HR and p-values
-POLISHED = 2  # pairs per attempt given to the polish
+STEER = 150  # moves steering a pair's whole-trial figures (HR, p-values, median follow-up)
+POLISHED = 2  # pairs per attempt steered and polished (the closest)
+ABANDON = 200  # tries after which a target never met stops the search
 NR_MISS = 10.0  # distance of a read-out reached where "not reached" was published (or the reverse)
 HALF = 0.5 - 2 * MARGIN  # a piece passes within this many precision units
 
@@ -116,7 +117,7 @@ class ArmBuilder:
             j = int(np.argmax(np.abs(diff)))
             dev = float(abs(diff[j]) + np.sqrt(np.mean(diff * diff)))
             day = int(km.time[j % km.time.size]) - (1 if j < km.time.size else 0)
-            self.worst = _Need(max(day, 1), ("down",) if diff[j] > 0 else ("up",), False)
+            self.worst = _Need(max(day, 1), ("down",) if diff[j] > 0 else ("up",), True)
         return total, needs, dev
 
     def _landmark(self, t: Target, s, lo, hi, needs) -> float:
@@ -315,7 +316,7 @@ class Constructor:
         self.index = {a: np.flatnonzero(treated == (a == "treatment")) for a in self.arms}
         self.kept: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {a: [] for a in self.arms}
         self.closest: dict[str, float] = {a: math.inf for a in self.arms}
-        self.effect = [t for t in tg if t.statistic in ("cox_hr", "cox_p", "logrank_p")]
+        self.effect = [t for t in tg if t.statistic in GLOBAL]
 
     def attempt(self, base: dict, dropout_rate: float, d, rng):
         """One attempt from latent days ``d``: ``(d, fu)`` of a passing pair, or None."""
@@ -352,13 +353,13 @@ class Constructor:
             dd, ff = self._join(ctl, trt)
             if self.near.passes(dd, self.name, ff, treated, self.strata):
                 return dd, ff
-            dd = self._steer(dd, ff, rng)
+            local, glob = _total(spec, self.tg, dd, ff, self.name, treated, self.strata)
+            scored.append((local + glob, len(scored), dd, ff))
+        scored.sort(key=lambda x: x[:2])
+        for _, _, dd, ff in scored[:POLISHED]:  # the closest pairs: steered, then polished
+            dd, ff = self._steer(dd, ff, admin, rng)
             if self.near.passes(dd, self.name, ff, treated, self.strata):
                 return dd, ff
-            local, glob = _total(spec, self.tg, dd, ff, self.name, treated, self.strata)
-            scored.append((local + glob, dd, ff))
-        scored.sort(key=lambda x: x[0])
-        for _, dd, ff in scored[:POLISHED]:
             polished = polish(spec, self.tg, dd, ff, self.name, treated, self.strata, rng, admin)
             if polished is not None and self.near.passes(
                 polished, self.name, ff, treated, self.strata
@@ -366,8 +367,17 @@ class Constructor:
                 return polished, ff
         return None
 
-    def _effect(self, d, fu) -> tuple[float, float | None]:
-        """Distance of the HR and p-value targets from their windows, and the HR."""
+    def hopeless(self) -> str | None:
+        """A target that no pair has met in ``ABANDON`` tries (the search then stops: more
+        attempts of the same kind will not meet it), or None."""
+        for t in self.tg:
+            if self.near.seen[t.name] >= ABANDON and self.near.passed[t.name] == 0:
+                return f"{t.name} passed in none of {self.near.seen[t.name]} tries"
+        return None
+
+    def _effect(self, d, fu) -> tuple[float, dict]:
+        """Total distance of the whole-trial targets from their windows, and each one's
+        (distance, estimate)."""
         data = TrialArrays(
             self.treated,
             {self.name: (np.minimum(d, fu).astype(float), (d <= fu).astype(float))},
@@ -375,62 +385,94 @@ class Constructor:
             self.strata,
         )
         cache: dict = {}
-        total, hr = 0.0, None
+        total, each = 0.0, {}
         for t in self.effect:
             try:
                 v = target_value(self.spec, t, data, cache)
             except EstimationError:
-                return math.inf, None
-            total += _distance(t, v)
-            if t.statistic == "cox_hr" and v is not None:
-                hr = v.estimate
-        return total, hr
+                return math.inf, {}
+            dist = _distance(t, v)
+            total += dist
+            each[t.name] = (dist, None if v is None else v.estimate)
+        return total, each
 
-    def _steer(self, d, fu, rng):
-        """The pair's HR and p-values steered towards the published ones: single events moved
-        within their stretch between focus days (earlier in the control arm or later in the
-        treatment arm for a smaller HR, the reverse for a larger), each kept only when both
-        arms' read-outs still pass and the distance falls."""
-        hr_t = next((t for t in self.effect if t.statistic == "cox_hr"), None)
-        score, hr = self._effect(d, fu)
+    def _steer(self, d, fu, admin, rng):
+        """The pair's whole-trial figures steered towards the published ones, each step aimed at
+        one that misses: for an HR or p-value, an event moved within its stretch between focus
+        days (earlier in the control arm or later in the treatment arm for a smaller HR, the
+        reverse for a larger; either way, at random, for a p-value without an HR); for a median
+        follow-up, a dropout day moved later or earlier (within the administrative end). A move
+        is kept only when both arms' read-outs still pass and the total distance falls.
+        ``(d, fu)``, changed copies."""
+        score, each = self._effect(d, fu)
         if not self.effect or score == 0 or not math.isfinite(score):
-            return d
-        d = d.copy()
+            return d, fu
+        d, fu = d.copy(), fu.copy()
+        hr_t = next((t for t in self.effect if t.statistic == "cox_hr"), None)
         for _ in range(STEER):
             if score == 0:
                 break
-            lower = (
-                (hr > hr_t.value) if (hr_t is not None and hr is not None) else rng.random() < 0.5
-            )
-            arm = "control" if rng.random() < 0.5 else "treatment"
-            earlier = (arm == "control") == lower
-            idx = self.index[arm]
-            ev = idx[d[idx] <= fu[idx]]
-            if ev.size == 0:
-                continue
-            i = ev[rng.integers(ev.size)]
-            focus = self.arms[arm].focus
-            if earlier:
-                lo = max([f + 1 for f in focus if f < d[i]], default=1)
-                if lo >= d[i]:
-                    continue
-                new = int(rng.integers(lo, d[i]))
+            missing = [t for t in self.effect if each[t.name][0] > 0]
+            t = missing[rng.integers(len(missing))]
+            if t.arm is not None:
+                arm = t.arm
             else:
-                hi = min([f for f in focus if f > d[i]] + [int(fu[i])])
-                if hi <= d[i]:
-                    continue
-                new = int(rng.integers(d[i] + 1, hi + 1))
-            old = d[i]
-            d[i] = new
+                arm = "control" if rng.random() < 0.5 else "treatment"
+            idx = self.index[arm]
+            if t.statistic == "median_followup":
+                i, old, arr = self._steer_dropout(d, fu, admin, idx, each[t.name][1] < t.value, rng)
+            else:
+                hr = each[hr_t.name][1] if hr_t is not None else None
+                lower = (hr > hr_t.value) if hr is not None else rng.random() < 0.5
+                i, old, arr = self._steer_event(d, fu, idx, arm, lower, rng)
+            if i is None:
+                continue
             ok = self.arms[arm].judge(d[idx], fu[idx])[0] == 0
             if ok:
-                new_score, new_hr = self._effect(d, fu)
+                new_score, new_each = self._effect(d, fu)
                 ok = new_score < score
             if ok:
-                score, hr = new_score, new_hr
+                score, each = new_score, new_each
             else:
-                d[i] = old
-        return d
+                arr[i] = old
+        return d, fu
+
+    def _steer_event(self, d, fu, idx, arm, lower, rng):
+        """An event moved within its stretch (in place): ``(i, old day, d)`` or Nones."""
+        earlier = (arm == "control") == lower
+        ev = idx[d[idx] <= fu[idx]]
+        if ev.size == 0:
+            return None, None, None
+        i = ev[rng.integers(ev.size)]
+        focus = self.arms[arm].focus
+        if earlier:
+            lo = max([f + 1 for f in focus if f < d[i]], default=1)
+            if lo >= d[i]:
+                return None, None, None
+            new = int(rng.integers(lo, d[i]))
+        else:
+            hi = min([f for f in focus if f > d[i]] + [int(fu[i])])
+            if hi <= d[i]:
+                return None, None, None
+            new = int(rng.integers(d[i] + 1, hi + 1))
+        old, d[i] = d[i], new
+        return i, old, d
+
+    def _steer_dropout(self, d, fu, admin, idx, later, rng):
+        """A dropout day moved later or earlier (in place): ``(i, old day, fu)`` or Nones."""
+        out = idx[(d[idx] > fu[idx]) & ((fu[idx] < admin[idx]) if later else (fu[idx] > 1))]
+        if out.size == 0:
+            return None, None, None
+        i = out[rng.integers(out.size)]
+        builder = self.arms["treatment" if self.treated[i] else "control"]
+        if later:
+            new = builder._snap(int(rng.integers(fu[i] + 1, admin[i] + 1)), int(admin[i]))
+        else:
+            new = builder._snap(int(rng.integers(1, fu[i])), int(admin[i]))
+        if new == fu[i]:
+            return None, None, None
+        old, fu[i] = fu[i], new
+        return i, old, fu
 
     def _join(self, ctl, trt):
         n = self.treated.size
