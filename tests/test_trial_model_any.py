@@ -182,6 +182,25 @@ def test_free_parameters_are_reported_with_what_determined_them():
     assert abs(w.hr - 0.69) < 0.05
 
 
+@pytest.mark.parametrize(
+    ("trial", "target", "expected", "method"),
+    [
+        # rhDNase: the model's median (208 days) lies beyond the longest follow-up (169 days)
+        ("rhDNase", "median_control", math.inf, "Weibull model median 207.8 days is beyond"),
+        ("veteran", "median_control", None, "piecewise-exponential model median (closed form)"),
+        ("myeloid", "median_treatment", math.inf, "cure-Weibull model median (closed form)"),
+    ],
+)
+def test_expected_medians_name_the_model_and_say_not_reached(trial, target, expected, method):
+    row = next(r for r in calibrate(load_spec(REAL / f"{trial}.toml")).rows if r.target == target)
+    assert row.method.startswith(method)
+    if expected is None:
+        assert 0 < row.expected < 1e4
+    else:
+        assert row.expected == expected
+        assert row.to_dict()["expected"] == "NR"
+
+
 def test_calibrate_cli_prints_solved_parameters_and_misfit(capsys):
     from walkback.cli import main
 

@@ -23,8 +23,15 @@ import numpy as np
 
 from walkback import __version__
 from walkback.calibration_pool import CalibrationError, Evaluator, Pool, pooled_population
-from walkback.model import Model, _untruncated, model_from_spec
-from walkback.spec import ARM_KEYS, Param, Target, TrialSpec
+from walkback.model import (
+    CureWeibull,
+    Model,
+    PiecewiseExponential,
+    Weibull,
+    _untruncated,
+    model_from_spec,
+)
+from walkback.spec import ARM_KEYS, NOT_REACHED, Param, Target, TrialSpec
 
 if TYPE_CHECKING:  # deferred: loading a cached calibration should not pay for pandas and scipy
     import pandas as pd
@@ -332,8 +339,7 @@ def _rows(spec: TrialSpec, ev: Evaluator, model: Model) -> list[CalibrationRow]:
         if t.statistic == "count":
             value, method = spec.arm_sizes[t.arm].value, "spec arm size"
         elif t.statistic == "km_median" and t.outcome in model.outcomes:
-            value = model.outcomes[t.outcome].median(t.arm == "treatment")
-            method = "Weibull model median (closed form)"
+            value, method = _model_median(spec, ev, model, t)
         elif t.statistic in ("mean", "sd"):
             p = model.covariates[t.column]
             from scipy import stats
@@ -361,6 +367,24 @@ def _rows(spec: TrialSpec, ev: Evaluator, model: Model) -> list[CalibrationRow]:
             value, method = ev.expected(model, t, cache), mc
         rows.append(CalibrationRow(t.name, t.label, t.value, float(value), method, t.derived))
     return rows
+
+
+_MODEL_NAMES = {
+    Weibull: "Weibull",
+    CureWeibull: "cure-Weibull",
+    PiecewiseExponential: "piecewise-exponential",
+}
+
+
+def _model_median(spec: TrialSpec, ev: Evaluator, model: Model, t: Target) -> tuple[float, str]:
+    """The model's median (closed form) as the expected value of a KM median target; "NR" when
+    the model's curve does not reach 0.5 within the trial's follow-up (as the KM would not)."""
+    dist = model.outcomes[t.outcome]
+    value = dist.median(t.arm == "treatment")
+    kind = _MODEL_NAMES.get(type(dist), type(dist).__name__)
+    if math.isfinite(value) and not math.isfinite(_analytic(spec, ev, model, t)):
+        return NOT_REACHED, f"{kind} model median {value:.1f} days is beyond follow-up: not reached"
+    return value, f"{kind} model median (closed form)"
 
 
 def _analytic(spec: TrialSpec, ev: Evaluator, model: Model, t: Target) -> float:
