@@ -7,6 +7,7 @@ development set; their twins are built in tests/test_real_twins.py.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from pathlib import Path
@@ -267,3 +268,39 @@ def test_a_failed_twin_says_which_targets_were_hardest(tmp_path, monkeypatch):
     assert int(re.search(r"within (\d+) attempts", msg).group(1)) < 150
     assert re.search(r"stopped early: logrank_p passed in none of \d+ tries", msg)
     assert re.search(r"Hardest: .*logrank_p \(passed 0 of \d+ tried; published 0\.47, closest", msg)
+
+
+def test_the_baseline_kept_is_one_whose_median_followup_can_be_met(tmp_path):
+    from walkback.draws import draw_baseline
+    from walkback.targets import TrialArrays, target_value
+    from walkback.twin import _followup_gap, _pick_baseline, _rng
+
+    # myeloid with seed 2: the first randomisation with the published arm sizes (attempt 27)
+    # recruits so that the expected median follow-up is 50 days short of the published 57 months
+    path = tmp_path / "spec.toml"
+    path.write_text(re.sub(r"\nseed = \d+", "\nseed = 2", (REAL / "myeloid.toml").read_text()))
+    spec = load_spec(path)
+    model = calibrate(spec).model
+    counts = [t for t in spec.targets if t.statistic == "count"]
+    gap = _followup_gap(spec, model)
+    first = next(
+        i
+        for i in range(4000)
+        if all(
+            check(t, target_value(spec, t, TrialArrays(b["treated"], {}, {})))
+            for t in counts
+            for b in [draw_baseline(spec, _rng(spec, "baseline", i))]
+        )
+    )
+    assert gap(draw_baseline(spec, _rng(spec, "baseline", first))) > 1
+    i, base = _pick_baseline(spec, model, counts, 4000)
+    assert i > first
+    assert gap(base) <= 1
+    assert all(
+        check(t, target_value(spec, t, TrialArrays(base["treated"], {}, {}))) for t in counts
+    )
+    # without a median follow-up target the first randomisation with the arm sizes is kept
+    plain = dataclasses.replace(
+        spec, targets=tuple(t for t in spec.targets if t.statistic != "median_followup")
+    )
+    assert _pick_baseline(plain, model, counts, 4000)[0] == first

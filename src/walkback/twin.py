@@ -4,7 +4,10 @@ Construction (deterministic; every random draw comes from ``SeedSequence([twin.s
 attempt])``):
 
 1. **Baseline**: draw recruitment, strata and the randomisation list (the model's own
-   stratified permuted blocks) until the arm sizes equal the published ones.
+   stratified permuted blocks) until the arm sizes equal the published ones. With a published
+   median follow-up, the first such baseline whose expected median follow-up (its recruitment
+   days, the model's dropout and outcome) is within one printed precision of it is kept (else the
+   closest of the first 50).
 2. **Covariates**: draw until each published summary (mean, SD, share) rounds to the printed value.
 3. **Each Weibull outcome, in spec order**: draw its latent stream (copula-linked to the outcomes
    before it) from the calibrated model. Where the spec publishes Kaplan-Meier medians with CIs,
@@ -112,14 +115,8 @@ def make_twin(
 
     # 1. baseline with the published arm sizes
     counts = [t for t in spec.targets if t.statistic == "count"]
-    for i in range(budget):
-        base = draw_baseline(spec, _rng(spec, "baseline", i))
-        data = TrialArrays(base["treated"], {}, {})
-        if all(check(t, target_value(spec, t, data)) for t in counts):
-            attempts["baseline"] = i
-            break
-    else:
-        raise TwinError(_baseline_msg(spec, counts, budget))
+    i, base = _pick_baseline(spec, model, counts, budget)
+    attempts["baseline"] = i
     treated = base["treated"]
     fu = followup_days(spec, base, model.dropout_rate)
     strata = _analysis_strata(spec, base)
@@ -390,6 +387,53 @@ def _hit_count(spec, tg, model: Model, name, comp, extra, fu, treated, rng):
         e = -np.log(u)
         extra[pick] = np.minimum(_ceil_days(w.time_from_exponential(e, treated[pick])), fu[pick])
     return extra, want - have
+
+
+#: baselines with the published arm sizes tried for one whose median follow-up can be met
+FOLLOWUP_TRIES = 50
+
+
+def _pick_baseline(spec: TrialSpec, model, counts: list[Target], budget: int) -> tuple[int, dict]:
+    """``(attempt, baseline)``: the first randomisation with the published arm sizes whose
+    expected median follow-up is within a printed precision of the published one (see
+    :func:`_followup_gap`), else the closest of the first ``FOLLOWUP_TRIES`` such."""
+    fu_gap = _followup_gap(spec, model)
+    best, found = None, 0
+    for i in range(budget):
+        base = draw_baseline(spec, _rng(spec, "baseline", i))
+        data = TrialArrays(base["treated"], {}, {})
+        if all(check(t, target_value(spec, t, data)) for t in counts):
+            found += 1
+            gap = fu_gap(base)
+            if best is None or gap < best[0]:
+                best = (gap, i, base)
+            if gap <= 1.0 or found >= FOLLOWUP_TRIES:
+                break
+    if best is None:
+        raise TwinError(_baseline_msg(spec, counts, budget))
+    return best[1], best[2]
+
+
+def _followup_gap(spec: TrialSpec, model) -> Callable[[dict], float]:
+    """How far a baseline's expected median follow-up (its own administrative follow-up, the
+    model's dropout and outcome) lies from each published one, in printed precisions (the
+    largest; 0 without a median follow-up target). The twin's dropout days can move it a little,
+    its recruitment days not at all: a baseline more than a precision away is rarely met."""
+    tg = [t for t in spec.targets if t.statistic == "median_followup"]
+    if not tg:
+        return lambda base: 0.0
+    from walkback.expected import ExpectedTrial
+
+    def gap(base: dict) -> float:
+        exp = ExpectedTrial(spec, np.rint(base["admin_months"] * spec.days_per_month))
+        worst = 0.0
+        for t in tg:
+            dist = model.outcomes[t.outcome or spec.primary.name]
+            v = float(exp.value(t, dist, model.dropout_rate)[0])
+            worst = max(worst, abs(v - t.value) / t.precision if math.isfinite(v) else math.inf)
+        return worst
+
+    return gap
 
 
 def _baseline_msg(spec: TrialSpec, counts: list[Target], budget: int) -> str:
