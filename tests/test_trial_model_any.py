@@ -273,7 +273,7 @@ def test_a_failed_twin_says_which_targets_were_hardest(tmp_path, monkeypatch):
 def test_the_baseline_kept_is_one_whose_median_followup_can_be_met(tmp_path):
     from walkback.draws import draw_baseline
     from walkback.targets import TrialArrays, target_value
-    from walkback.twin import _followup_gap, _pick_baseline, _rng
+    from walkback.twin_baseline import attempt_rng, followup_gap, pick_baseline
 
     # myeloid with seed 2: the first randomisation with the published arm sizes (attempt 27)
     # recruits so that the expected median follow-up is 50 days short of the published 57 months
@@ -282,18 +282,18 @@ def test_the_baseline_kept_is_one_whose_median_followup_can_be_met(tmp_path):
     spec = load_spec(path)
     model = calibrate(spec).model
     counts = [t for t in spec.targets if t.statistic == "count"]
-    gap = _followup_gap(spec, model)
+    gap = followup_gap(spec, model)
     first = next(
         i
         for i in range(4000)
         if all(
             check(t, target_value(spec, t, TrialArrays(b["treated"], {}, {})))
             for t in counts
-            for b in [draw_baseline(spec, _rng(spec, "baseline", i))]
+            for b in [draw_baseline(spec, attempt_rng(spec, "baseline", i))]
         )
     )
-    assert gap(draw_baseline(spec, _rng(spec, "baseline", first))) > 1
-    i, base = _pick_baseline(spec, model, counts, 4000)
+    assert gap(draw_baseline(spec, attempt_rng(spec, "baseline", first))) > 1
+    i, base = pick_baseline(spec, model, counts, 4000)
     assert i > first
     assert gap(base) <= 1
     assert all(
@@ -303,4 +303,4 @@ def test_the_baseline_kept_is_one_whose_median_followup_can_be_met(tmp_path):
     plain = dataclasses.replace(
         spec, targets=tuple(t for t in spec.targets if t.statistic != "median_followup")
     )
-    assert _pick_baseline(plain, model, counts, 4000)[0] == first
+    assert pick_baseline(plain, model, counts, 4000)[0] == first

@@ -90,3 +90,7 @@ class EstimationError(WalkbackError, ValueError):
 
 class ConvergenceError(EstimationError):
     """An iterative fit did not converge."""
+
+
+class TwinError(WalkbackError):
+    """No twin was found within the spec's attempt budget."""

@@ -3,8 +3,9 @@
 Construction (deterministic; every random draw comes from ``SeedSequence([twin.seed, stream,
 attempt])``):
 
-1. **Baseline**: draw recruitment, strata and the randomisation list (the model's own
-   stratified permuted blocks) until the arm sizes equal the published ones. With a published
+1. **Baseline** (:mod:`walkback.twin_baseline`): draw recruitment, strata and the randomisation
+   list (the model's own stratified permuted blocks, or simple randomisation) until the arm sizes
+   equal the published ones. With a published
    median follow-up, the first such baseline whose expected median follow-up (its recruitment
    days, the model's dropout and outcome) is within one printed precision of it is kept (else the
    closest of the first 50).
@@ -50,7 +51,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,17 +64,16 @@ from walkback.calibrate import Calibration, calibrate
 from walkback.draws import (
     _ceil_days,
     correlation_matrix,
-    draw_baseline,
     draw_covariates,
     followup_days,
-    stream_names,
 )
-from walkback.exceptions import WalkbackError
+from walkback.exceptions import TwinError
 from walkback.model import Model
 from walkback.secondary_draws import draw_economics, draw_safety
 from walkback.simulate import assemble
 from walkback.spec import ARM_KEYS, ECONOMIC_COLUMNS, SAFETY_COLUMNS, Target, TrialSpec
 from walkback.targets import TrialArrays, check, target_value
+from walkback.twin_baseline import attempt_rng, fail_msg, pick_baseline
 from walkback.twin_closest import MARGIN
 from walkback.twin_closest import Closest as _Closest
 from walkback.twin_construct import Constructor
@@ -84,19 +83,10 @@ from walkback.twin_shape import ReadoutCurve, hit_events, stratified_normals, wa
 _SHAPE_STREAM = 7  # the child stream of an outcome attempt used to hit event counts
 
 
-class TwinError(WalkbackError):
-    """No twin was found within the spec's attempt budget."""
-
-
 @dataclass
 class TwinResult:
     frame: pd.DataFrame
     metadata: dict = field(default_factory=dict)
-
-
-def _rng(spec: TrialSpec, stream: str, attempt: int) -> np.random.Generator:
-    k = stream_names(spec).index(stream)
-    return np.random.default_rng(np.random.SeedSequence([spec.twin_seed, k, attempt]))
 
 
 def make_twin(
@@ -115,7 +105,7 @@ def make_twin(
 
     # 1. baseline with the published arm sizes
     counts = [t for t in spec.targets if t.statistic == "count"]
-    i, base = _pick_baseline(spec, model, counts, budget)
+    i, base = pick_baseline(spec, model, counts, budget)
     attempts["baseline"] = i
     treated = base["treated"]
     fu = followup_days(spec, base, model.dropout_rate)
@@ -126,13 +116,13 @@ def make_twin(
     cov_names = {c.name for c in spec.covariates}
     cov_targets = [t for t in spec.targets if t.column in cov_names and not t.derived]
     for i in range(budget):
-        covs = draw_covariates(spec, model, _rng(spec, "covariates", i), n)
+        covs = draw_covariates(spec, model, attempt_rng(spec, "covariates", i), n)
         data = TrialArrays(treated, {}, dict(covs))
         if all(check(t, target_value(spec, t, data), MARGIN) for t in cov_targets):
             attempts["covariates"] = i
             break
     else:
-        raise TwinError(_fail_msg(spec, "covariates", cov_targets, budget))
+        raise TwinError(fail_msg(spec, "covariates", cov_targets, budget))
     say(f"covariates: attempt {i}")
 
     # 3. outcomes with a latent time, in Cholesky order
@@ -151,7 +141,7 @@ def make_twin(
         source = ReadoutCurve(w, tg, fu, treated, spec if alone else None) if shaped else w
         build = Constructor(spec, tg, source, o.name, treated, strata, near) if alone else None
         for i in range(budget):
-            rng_k = _rng(spec, f"outcome:{o.name}", i)
+            rng_k = attempt_rng(spec, f"outcome:{o.name}", i)
             e_k = stratified_normals(rng_k, treated) if shaped else rng_k.standard_normal(n)
             z = sum(chol[k, j] * e for j, e in enumerate([*normals, e_k]))
             d = _ceil_days(source.time_from_exponential(-special.log_ndtr(z), treated))
@@ -215,7 +205,7 @@ def make_twin(
         comp = np.minimum.reduce([days[c] for c in o.components])
         for i in range(budget):
             if o.name in model.extras:
-                rng = _rng(spec, f"extra:{o.name}", i)
+                rng = attempt_rng(spec, f"extra:{o.name}", i)
                 extra = _ceil_days(
                     model.extras[o.name].time_from_exponential(rng.standard_exponential(n), treated)
                 )
@@ -229,7 +219,7 @@ def make_twin(
                 days[o.name] = d
                 break
         else:
-            raise TwinError(_fail_msg(spec, f"outcome {o.name}", tg, budget))
+            raise TwinError(fail_msg(spec, f"outcome {o.name}", tg, budget))
         say(f"{o.name}: attempt {i}")
 
     extra: dict[str, np.ndarray] = {}
@@ -238,13 +228,13 @@ def make_twin(
         tg = [t for t in spec.targets if t.column in SAFETY_COLUMNS and not t.derived]
         totals = {a: int(spec.safety.lower_limb_total[a].value) for a in ARM_KEYS}
         for i in range(budget):
-            cols = draw_safety(spec, _rng(spec, "safety", i), treated, totals)
+            cols = draw_safety(spec, attempt_rng(spec, "safety", i), treated, totals)
             if _columns_pass(spec, tg, treated, cols):
                 attempts["safety"] = i
                 extra.update(cols)
                 break
         else:
-            raise TwinError(_fail_msg(spec, "safety", tg, budget))
+            raise TwinError(fail_msg(spec, "safety", tg, budget))
         say(f"safety: attempt {i}")
     # 6. economics: costs and utilities; the programme cost is shifted (equally for everyone in
     # the treatment arm, to the cent) so the ICER is the published one
@@ -258,7 +248,7 @@ def make_twin(
         icer = next((t for t in tg if t.statistic == "icer"), None)
         shift = 0.0
         for i in range(budget):
-            cols = draw_economics(spec, _rng(spec, "economics", i), treated)
+            cols = draw_economics(spec, attempt_rng(spec, "economics", i), treated)
             if icer is not None:
                 cols, shift = _hit_icer(cols, treated, icer.value)
                 if cols is None:
@@ -268,7 +258,7 @@ def make_twin(
                 extra.update(cols)
                 break
         else:
-            raise TwinError(_fail_msg(spec, "economics", tg, budget))
+            raise TwinError(fail_msg(spec, "economics", tg, budget))
         nudges["programme_cost_shift_aud"] = round(shift, 2)
         say(f"economics: attempt {i}")
 
@@ -387,79 +377,6 @@ def _hit_count(spec, tg, model: Model, name, comp, extra, fu, treated, rng):
         e = -np.log(u)
         extra[pick] = np.minimum(_ceil_days(w.time_from_exponential(e, treated[pick])), fu[pick])
     return extra, want - have
-
-
-#: baselines with the published arm sizes tried for one whose median follow-up can be met
-FOLLOWUP_TRIES = 50
-
-
-def _pick_baseline(spec: TrialSpec, model, counts: list[Target], budget: int) -> tuple[int, dict]:
-    """``(attempt, baseline)``: the first randomisation with the published arm sizes whose
-    expected median follow-up is within a printed precision of the published one (see
-    :func:`_followup_gap`), else the closest of the first ``FOLLOWUP_TRIES`` such."""
-    fu_gap = _followup_gap(spec, model)
-    best, found = None, 0
-    for i in range(budget):
-        base = draw_baseline(spec, _rng(spec, "baseline", i))
-        data = TrialArrays(base["treated"], {}, {})
-        if all(check(t, target_value(spec, t, data)) for t in counts):
-            found += 1
-            gap = fu_gap(base)
-            if best is None or gap < best[0]:
-                best = (gap, i, base)
-            if gap <= 1.0 or found >= FOLLOWUP_TRIES:
-                break
-    if best is None:
-        raise TwinError(_baseline_msg(spec, counts, budget))
-    return best[1], best[2]
-
-
-def _followup_gap(spec: TrialSpec, model) -> Callable[[dict], float]:
-    """How far a baseline's expected median follow-up (its own administrative follow-up, the
-    model's dropout and outcome) lies from each published one, in printed precisions (the
-    largest; 0 without a median follow-up target). The twin's dropout days can move it a little,
-    its recruitment days not at all: a baseline more than a precision away is rarely met."""
-    tg = [t for t in spec.targets if t.statistic == "median_followup"]
-    if not tg:
-        return lambda base: 0.0
-    from walkback.expected import ExpectedTrial
-
-    def gap(base: dict) -> float:
-        exp = ExpectedTrial(spec, np.rint(base["admin_months"] * spec.days_per_month))
-        worst = 0.0
-        for t in tg:
-            dist = model.outcomes[t.outcome or spec.primary.name]
-            v = float(exp.value(t, dist, model.dropout_rate)[0])
-            worst = max(worst, abs(v - t.value) / t.precision if math.isfinite(v) else math.inf)
-        return worst
-
-    return gap
-
-
-def _baseline_msg(spec: TrialSpec, counts: list[Target], budget: int) -> str:
-    """Why no randomisation list gave the published arm sizes, and the budget that would."""
-    msg = _fail_msg(spec, "baseline", counts, budget)
-    sizes = {t.arm: int(t.value) for t in counts}
-    if spec.randomisation != "simple" or set(sizes) != set(ARM_KEYS):
-        return msg
-    from scipy import stats
-
-    a, b = spec.ratio
-    p = float(stats.binom.pmf(sizes["treatment"], sum(sizes.values()), a / (a + b)))
-    need = math.ceil(3 / p) if p > 0 else math.inf
-    return (
-        f"{spec.source}: no twin baseline within {budget} attempts gives the published arm sizes "
-        f"({sizes['treatment']} vs {sizes['control']}); simple randomisation gives them with "
-        f"probability {p:.3g} per attempt: raise [twin] max_attempts to at least {need}"
-    )
-
-
-def _fail_msg(spec: TrialSpec, stage: str, tg: list[Target], budget: int) -> str:
-    names = ", ".join(t.name for t in tg) or "(none)"
-    return (
-        f"{spec.source}: no twin {stage} within {budget} attempts reproduces {names}; "
-        "the targets may be inconsistent with the model, or raise [twin] max_attempts"
-    )
 
 
 def write_twin(result: TwinResult, path: str | Path) -> dict:
