@@ -23,14 +23,7 @@ import numpy as np
 
 from walkback import __version__
 from walkback.calibration_pool import CalibrationError, Evaluator, Pool, pooled_population
-from walkback.model import (
-    CureWeibull,
-    Model,
-    PiecewiseExponential,
-    Weibull,
-    _untruncated,
-    model_from_spec,
-)
+from walkback.model import Model, _untruncated, model_from_spec
 from walkback.spec import ARM_KEYS, NOT_REACHED, Param, Target, TrialSpec
 
 if TYPE_CHECKING:  # deferred: loading a cached calibration should not pay for pandas and scipy
@@ -369,19 +362,12 @@ def _rows(spec: TrialSpec, ev: Evaluator, model: Model) -> list[CalibrationRow]:
     return rows
 
 
-_MODEL_NAMES = {
-    Weibull: "Weibull",
-    CureWeibull: "cure-Weibull",
-    PiecewiseExponential: "piecewise-exponential",
-}
-
-
 def _model_median(spec: TrialSpec, ev: Evaluator, model: Model, t: Target) -> tuple[float, str]:
     """The model's median (closed form) as the expected value of a KM median target; "NR" when
     the model's curve does not reach 0.5 within the trial's follow-up (as the KM would not)."""
     dist = model.outcomes[t.outcome]
     value = dist.median(t.arm == "treatment")
-    kind = _MODEL_NAMES.get(type(dist), type(dist).__name__)
+    kind = dist.kind
     if math.isfinite(value) and not math.isfinite(_analytic(spec, ev, model, t)):
         return NOT_REACHED, f"{kind} model median {value:.1f} days is beyond follow-up: not reached"
     return value, f"{kind} model median (closed form)"

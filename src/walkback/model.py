@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from walkback.spec import Outcome, Param, TrialSpec, WeibullOutcome
 class Weibull:
     """Weibull proportional hazards for one outcome (time unit: days)."""
 
+    kind: ClassVar[str] = "Weibull"  # how messages name the model
     shape: float
     scale: float  # control arm
     hr: float
@@ -67,6 +69,7 @@ class CureWeibull:
     """Mixture cure model: S_arm(t) = cure_arm + (1 - cure_arm) * S_u(t), where the uncured follow
     Weibull PH (``scale`` and ``hr`` describe the uncured; time unit days)."""
 
+    kind: ClassVar[str] = "cure-Weibull"
     cure_control: float
     cure_treatment: float
     shape: float
@@ -119,6 +122,7 @@ class PiecewiseExponential:
     """Constant hazards per day within intervals starting at ``breaks``; the treatment arm's
     hazard is the control hazard times that interval's hazard ratio (non-PH when they differ)."""
 
+    kind: ClassVar[str] = "piecewise-exponential"
     breaks: tuple[float, ...]
     hazard_control: tuple[float, ...]
     hazard_ratio: tuple[float, ...]

@@ -5,10 +5,9 @@ attempt])``):
 
 1. **Baseline** (:mod:`walkback.twin_baseline`): draw recruitment, strata and the randomisation
    list (the model's own stratified permuted blocks, or simple randomisation) until the arm sizes
-   equal the published ones. With a published
-   median follow-up, the first such baseline whose expected median follow-up (its recruitment
-   days, the model's dropout and outcome) is within one printed precision of it is kept (else the
-   closest of the first 50).
+   equal the published ones. With a published median follow-up, the first such baseline whose
+   expected median follow-up (its recruitment days, the model's dropout and outcome) is within one
+   printed precision of it is kept (else the closest of the first 50).
 2. **Covariates**: draw until each published summary (mean, SD, share) rounds to the printed value.
 3. **Each Weibull outcome, in spec order**: draw its latent stream (copula-linked to the outcomes
    before it) from the calibrated model. Where the spec publishes Kaplan-Meier medians with CIs,
