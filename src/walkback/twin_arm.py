@@ -173,7 +173,8 @@ class ArmBuilder:
             gap = (nxt[0] - day) if nxt else max(30, day // 4)
         return int(max(1, min(gap, max(14, day // 4))))
 
-    def _snap(self, x: int, cap: int) -> int:
+    def snap(self, x: int, cap: int) -> int:
+        """A dropout day ``x`` on the report grid (when reports are monthly), within [0, cap]."""
         if self.grid:
             x = int(np.rint(np.floor(x / self.grid) * self.grid))
         return min(max(x, 0), cap)
@@ -220,14 +221,14 @@ class ArmBuilder:
             if idx.size == 0 or day < 2:
                 return False
             i = idx[rng.integers(idx.size)]
-            new = self._snap(int(rng.integers(1, min(day, int(fu[i])))), int(admin[i]))
+            new = self.snap(int(rng.integers(1, min(day, int(fu[i])))), int(admin[i]))
         else:  # narrow: a dropout censored by the day stays on longer (to its administrative end)
             idx = np.flatnonzero(~event & (fu <= day) & (admin > fu))
             if idx.size == 0:
                 return False
             i = idx[rng.integers(idx.size)]
             top = min(int(admin[i]), day + self._window(day, False))
-            new = self._snap(
+            new = self.snap(
                 int(rng.integers(int(fu[i]) + 1, max(top, int(fu[i]) + 1) + 1)), int(admin[i])
             )
         if new == fu[i]:

@@ -150,7 +150,7 @@ class Constructor:
                 arm = "control" if rng.random() < 0.5 else "treatment"
             idx = self.index[arm]
             if t.statistic == "median_followup":
-                i, old, arr = self._steer_dropout(d, fu, admin, idx, each[t.name][1] < t.value, rng)
+                i, old, arr = self._steer_dropout(d, fu, admin, arm, each[t.name][1] < t.value, rng)
             else:
                 hr = each[hr_t.name][1] if hr_t is not None else None
                 lower = (hr > hr_t.value) if hr is not None else rng.random() < 0.5
@@ -188,17 +188,18 @@ class Constructor:
         old, d[i] = d[i], new
         return i, old, d
 
-    def _steer_dropout(self, d, fu, admin, idx, later, rng):
-        """A dropout day moved later or earlier (in place): ``(i, old day, fu)`` or Nones."""
+    def _steer_dropout(self, d, fu, admin, arm, later, rng):
+        """A dropout of ``arm`` moved later or earlier (in place): ``(i, old day, fu)`` or Nones."""
+        idx = self.index[arm]
         out = idx[(d[idx] > fu[idx]) & ((fu[idx] < admin[idx]) if later else (fu[idx] > 1))]
         if out.size == 0:
             return None, None, None
         i = out[rng.integers(out.size)]
-        builder = self.arms["treatment" if self.treated[i] else "control"]
+        builder = self.arms[arm]
         if later:
-            new = builder._snap(int(rng.integers(fu[i] + 1, admin[i] + 1)), int(admin[i]))
+            new = builder.snap(int(rng.integers(fu[i] + 1, admin[i] + 1)), int(admin[i]))
         else:
-            new = builder._snap(int(rng.integers(1, fu[i])), int(admin[i]))
+            new = builder.snap(int(rng.integers(1, fu[i])), int(admin[i]))
         if new == fu[i]:
             return None, None, None
         old, fu[i] = fu[i], new
