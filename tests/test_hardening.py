@@ -179,7 +179,7 @@ def test_reconstruct_report_that_is_a_file_is_refused_before_writing(tmp_path, c
             tmp_path / "ipd.csv",
             "--report",
             tmp_path / "report.txt",
-        ],  # fmt: skip
+        ],
         capsys,
     )
     one_line(code, err, "--report", "report.txt", "is a file, not a folder")
@@ -354,7 +354,7 @@ def test_curve_and_at_risk_in_other_units_are_refused(tmp_path, capsys):
             KM / "at_risk.csv",
             "--out",
             tmp_path / "ipd.csv",
-        ],  # fmt: skip
+        ],
         capsys,
     )
     one_line(code, err, "cover different time ranges", "same time units")
