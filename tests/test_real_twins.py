@@ -8,11 +8,14 @@ RMST at a horizon no target uses.
 
 Measured (closing note of issue 12, constructed twins, the specs' seeds): rhDNase gaps 0.025 /
 0.025, RMST errors -0.4% / -0.1%; myeloid 0.039 / 0.049, -0.6% / +2.5%; veteran 0.058 / 0.050,
-+0.7% / +0.1%. bladder's twin reproduces every figure, but its held-out gaps are 0.17 / 0.11
-(0.11-0.13 / 0.08-0.12 over seeds 1-4): the real recurrence times are whole months (cystoscopies),
-so its curves fall in monthly steps that a twin with daily event days does not follow, and the
-thiotepa arm's fall in the first six months is a shape no printed figure shows; its gap is not
-asserted (see the issue).
++0.7% / +0.1%. bladder's twin reproduces every figure with RMST errors +0.8% / +2.1%, but its
+held-out gaps are 0.17 / 0.11: the real first recurrences are whole months from cystoscopies
+(placebo: one in the first 60 days, then 4 and 7 at months 2 and 3), a shape no printed figure
+shows. The figures cannot fix it: the real data and the twin reproduce the same 16 figures yet
+their placebo curves are 0.17 apart, so whatever dataset a method builds from those figures alone
+is more than 0.07 from one of the two (the sup distance is a metric: it cannot be within 0.07 of
+both when they are 0.14 or more apart). ``test_the_figures_do_not_fix_bladders_curve`` keeps
+that witness.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from walkback.reproduce import reproduce
+from walkback.reproduce import load_data, reproduce
 from walkback.spec import load_spec
 from walkback.twin import TwinError, make_twin
 
@@ -50,11 +53,10 @@ def test_the_twin_reproduces_every_printed_figure(twins, trial):
     assert len(rep.results) >= 15
 
 
-@pytest.mark.parametrize("trial", list(GAP))
-def test_the_twin_matches_the_real_participants_where_nothing_was_targeted(twins, trial):
+def _heldout(twins, trial: str) -> dict:
     fig = json.loads((REAL / f"{trial}_figures.json").read_text())
     out = fig["outcome"]
-    res = compare(
+    return compare(
         twins[trial].frame,
         REAL / "data" / f"{trial}.csv",
         f"{out}_days",
@@ -63,9 +65,26 @@ def test_the_twin_matches_the_real_participants_where_nothing_was_targeted(twins
         [fig["arms"]["control"], fig["arms"]["treatment"]],
         fig["heldout"]["rmst_tau"],
     )
-    for arm, r in res["arms"].items():
-        assert r["km_gap"] <= GAP[trial], (arm, r)
+
+
+@pytest.mark.parametrize("trial", TRIALS)
+def test_the_twin_matches_the_real_participants_where_nothing_was_targeted(twins, trial):
+    for arm, r in _heldout(twins, trial)["arms"].items():
+        if trial in GAP:
+            assert r["km_gap"] <= GAP[trial], (arm, r)
         assert abs(r["rmst_rel_error"]) <= 0.05, (arm, r)
+
+
+def test_the_figures_do_not_fix_bladders_curve(twins):
+    """Two datasets that reproduce all of bladder's printed figures (the real one, see
+    test_trial_model_any, and its twin) whose placebo curves are more than twice 0.07 apart:
+    no dataset built from those figures alone is within 0.07 of both."""
+    spec = load_spec(REAL / "bladder.toml")
+    frame = load_data(spec, REAL / "data" / "bladder.csv", time_col="time", event_col="event")
+    real = reproduce(spec, frame, data_label="bladder")
+    twin = reproduce(spec, twins["bladder"].frame, data_label="bladder twin")
+    assert all(r.status == "pass" for r in [*real.results, *twin.results])
+    assert _heldout(twins, "bladder")["arms"]["placebo"]["km_gap"] > 2 * 0.07
 
 
 @pytest.mark.parametrize("trial", TRIALS)

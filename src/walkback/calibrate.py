@@ -354,7 +354,7 @@ def _rows(spec: TrialSpec, ev: Evaluator, model: Model) -> list[CalibrationRow]:
             value, method = _expected_icer(spec), "economic model means (closed form, no cap)"
         elif t.statistic in ("fisher_p", "prob_cost_effective"):
             value, method = float("nan"), "a property of one dataset: matched by the twin"
-        elif t.statistic in ("km_survival", "logrank_p", "rmst", "median_followup"):
+        elif t.statistic in ("km_survival", "at_risk", "logrank_p", "rmst", "median_followup"):
             value, method = _analytic(spec, ev, model, t), "large-sample value (walkback.expected)"
         else:
             value, method = ev.expected(model, t, cache), mc

@@ -11,11 +11,12 @@ and every statistic a paper prints is evaluated on these expected counts: the Ka
 (it equals ``S_a`` on whole days), its Greenwood variance and pointwise CI (the spec's transform),
 the median and its CI (the first day each band reaches 0.5, linearly interpolated between days so
 the fit sees a smooth function), the Cox HR (the root of the expected Breslow score) with its
-information, the log-rank statistic, event counts, RMST and the reverse Kaplan-Meier median
-follow-up. ``G`` comes from the spec's follow-up rule: the administrative follow-up of a pooled
-set of simulated recruitments (which no outcome parameter moves) times the dropout survival, in
-closed form. These are the large-sample values a trial of the spec's size would give; they are
-smooth in the model's parameters, which is what :mod:`walkback.fit` needs.
+information, the log-rank statistic, event counts, the numbers at risk printed under a figure
+(``y_a(k)`` at day ``k = ceil(time)``), RMST and the reverse Kaplan-Meier median follow-up. ``G``
+comes from the spec's follow-up rule: the administrative follow-up of a pooled set of simulated
+recruitments (which no outcome parameter moves) times the dropout survival, in closed form. These
+are the large-sample values a trial of the spec's size would give; they are smooth in the model's
+parameters, which is what :mod:`walkback.fit` needs.
 """
 
 from __future__ import annotations
@@ -165,6 +166,13 @@ def _events(e: ExpectedTrial, t: Target, c: dict, dist):
     return float(sum(c[a]["d"].sum() for a in arms)), None, None
 
 
+def _at_risk(e: ExpectedTrial, t: Target, c: dict, dist):
+    k = math.ceil(t.time)  # followed to day k or beyond (days are whole)
+    if k <= 0:
+        return e.n[t.arm], None, None
+    return (float(c[t.arm]["y"][k - 1]) if k <= e.K else 0.0), None, None
+
+
 def _rmst(e: ExpectedTrial, t: Target, c: dict, dist):
     s = c[t.arm]["S"]
     whole = min(int(math.floor(t.tau)), e.K)
@@ -191,6 +199,7 @@ STATISTICS = {
     "cox_p": _cox_p,
     "logrank_p": _logrank_p,
     "events": _events,
+    "at_risk": _at_risk,
     "rmst": _rmst,
     "median_followup": _median_followup,
 }

@@ -26,7 +26,7 @@ from walkback.expected import STATISTICS, ExpectedTrial
 from walkback.model import model_from_spec
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 
-_LOG_STATS = ("km_median", "median_followup", "cox_hr", "rmst", "events")
+_LOG_STATS = ("km_median", "median_followup", "cox_hr", "rmst", "events", "at_risk")
 _P_STATS = ("cox_p", "logrank_p")
 #: bounds of each free parameter kind, on its own scale
 _BOUNDS = {
@@ -96,7 +96,7 @@ def _pieces(spec: TrialSpec, targets: list[Target]) -> list[_Piece]:
             scale = abs(_g(st, t.value) - _g(st, limits[0])) / z
         elif st in _P_STATS:
             scale = 1.0
-        elif st == "events" and t.value > 0:  # a count: its Poisson SD on the log scale
+        elif st in ("events", "at_risk") and t.value > 0:  # a count: Poisson SD on the log scale
             scale = max(t.precision / t.value, 1 / math.sqrt(t.value))
         elif st in _LOG_STATS and math.isfinite(t.value):
             scale = t.precision / max(abs(t.value), 1e-9)

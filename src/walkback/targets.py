@@ -201,6 +201,9 @@ def target_value(
     if t.statistic == "events":
         ev = event if arm_mask is None else event[arm_mask]
         return TargetValue(float(ev.sum()))
+    if t.statistic == "at_risk":  # R's n.risk at `time`: followed to `time` or beyond
+        tm = time if arm_mask is None else time[arm_mask]
+        return TargetValue(float(np.count_nonzero(tm >= t.time)))
     if t.statistic in ("km_median", "km_survival", "rmst", "median_followup"):
         key = ("km", outcome, t.arm, t.statistic == "median_followup")
         if key not in memo:

@@ -133,7 +133,7 @@ def make_twin(
         tg = _outcome_targets(spec, o.name)
         w = model.outcomes[o.name]
         counted = any(t.statistic == "events" for t in tg)
-        shaped = counted or any(t.statistic == "km_survival" for t in tg)
+        shaped = counted or any(t.statistic in ("km_survival", "at_risk") for t in tg)
         near = _Closest(spec, tg)
         alone = shaped and len(spec.latent_outcomes) == 1  # follow-up is this outcome's own
         # a constructed outcome's curve also passes where the medians' CI limits put it

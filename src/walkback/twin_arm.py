@@ -1,18 +1,18 @@
 """One arm of a constructed twin outcome: its published read-outs and the climb that meets them.
 
 :class:`ArmBuilder` scores an arm's event and dropout days against its read-outs (each median and
-landmark, estimate and CI limits, in printed-precision units beyond the rounding window) and climbs
-by single moves, each kept only when that distance does not grow, and at equal distance only when
-the curve keeps close to the model's (its largest vertical distance grows by at most
-``DEV_SLACK``). A move is aimed at a read-out that misses, on its *focus day* (the landmark, or the
-published median or CI limit): an event moved across the day in the direction the read-out needs
-(landing within the stretch to the next focus day, or on the day itself for a median); a dropout
-moved across it (more or fewer censored before it: the Greenwood variance, so the CI's width); or
-an event re-timed by a few days. Event counts never change, events stay within their
-participant's follow-up, dropouts within the administrative end (on the report grid when reports
-are monthly) and no day gets more than ``MAX_TIES`` events. A passing arm is then smoothed towards
-the model's curve for up to ``SMOOTH`` moves. :mod:`walkback.twin_construct` draws, keeps and
-pairs the arms.
+landmark, estimate and CI limits, and each number at risk, in printed-precision units beyond the
+rounding window) and climbs by single moves, each kept only when that distance does not grow, and
+at equal distance only when the curve keeps close to the model's (its largest vertical distance
+grows by at most ``DEV_SLACK``). A move is aimed at a read-out that misses, on its *focus day* (the
+landmark, the published median or CI limit, or the day before a number at risk is counted): an
+event moved across the day in the direction the read-out needs (landing within the stretch to the
+next focus day, or on the day itself for a median); a dropout moved across it (more or fewer
+censored before it: the Greenwood variance, so the CI's width, and the numbers at risk); or an
+event re-timed by a few days. Event counts never change, events stay within their participant's
+follow-up, dropouts within the administrative end (on the report grid when reports are monthly)
+and no day gets more than ``MAX_TIES`` events. A passing arm is then smoothed towards the model's
+curve for up to ``SMOOTH`` moves. :mod:`walkback.twin_construct` draws, keeps and pairs the arms.
 """
 
 from __future__ import annotations
@@ -35,6 +35,8 @@ SMOOTH = 1000  # moves spent bringing a passing curve closer to the model's
 DEV_SLACK = 0.01  # at equal distance, how much further from the model's curve a move may go
 NR_MISS = 10.0  # distance of a read-out reached where "not reached" was published (or the reverse)
 HALF = 0.5 - 2 * MARGIN  # a piece passes within this many precision units
+#: an arm's read-outs: what its own curve and follow-up fix
+READOUTS = ("km_survival", "km_median", "at_risk")
 
 
 @dataclass
@@ -44,6 +46,11 @@ class _Need:
     day: int
     ways: tuple[str, ...]
     exact: bool
+
+
+def _risk_day(t: Target) -> int:
+    """The last day before a number at risk is counted (at risk at ``time``: followed beyond it)."""
+    return math.ceil(t.time) - 1
 
 
 def _excess(miss: float) -> float:
@@ -56,14 +63,14 @@ class ArmBuilder:
     def __init__(self, spec: TrialSpec, tg: list[Target], arm: str, source) -> None:
         self.spec, self.arm = spec, arm
         self.flag = arm == "treatment"
-        self.targets = [
-            t for t in tg if t.arm == arm and t.statistic in ("km_survival", "km_median")
-        ]
+        self.targets = [t for t in tg if t.arm == arm and t.statistic in READOUTS]
         self.source = source
         days = []
         for t in self.targets:
             if t.statistic == "km_survival":
                 days.append(math.floor(t.time))
+            elif t.statistic == "at_risk":
+                days.append(_risk_day(t))
             else:
                 days += [math.floor(x) for x in (t.value, *(t.ci or ())) if x != NOT_REACHED]
         self.focus = sorted(set(d for d in days if d >= 1))
@@ -85,6 +92,8 @@ class ArmBuilder:
             if t.statistic == "km_survival":
                 s, lo, hi = (float(x[0]) for x in km.survival_ci_at([t.time]))
                 total += self._landmark(t, s, lo, hi, needs)
+            elif t.statistic == "at_risk":
+                total += self._at_risk(t, int(np.count_nonzero(time >= t.time)), needs)
             else:
                 m = km.median
                 total += self._median(t, m.estimate, m.lower, m.upper, km, needs)
@@ -127,6 +136,15 @@ class ArmBuilder:
                 ways = ("down", "narrow") if high else ("up", "wide")
             needs.append(_Need(day, ways, False))
         return out
+
+    @staticmethod
+    def _at_risk(t: Target, n: int, needs) -> float:
+        """A number at risk: one event or dropout more (or fewer) before the day it counts."""
+        miss = _excess(abs(n - t.value) / t.precision)
+        if miss > 0:
+            ways = ("down", "wide") if n > t.value else ("up", "narrow")
+            needs.append(_Need(max(_risk_day(t), 1), ways, True))
+        return miss
 
     def _median(self, t: Target, est, lo, hi, km, needs) -> float:
         end = float(km.time[-1]) if km.time.size else 0.0

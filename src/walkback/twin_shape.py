@@ -39,10 +39,11 @@ class ReadoutCurve:
     """The calibrated model bent through the published read-outs of each arm.
 
     With ``H`` the model's cumulative hazard, the curve's is ``phi(H(t))``: ``phi`` is piecewise
-    linear through the points (H(t_j), -log s_j) of the arm's published landmarks (t_j, s_j) and
-    median (m, 0.5), with slope 1 beyond the last (so the model's shape, cure plateau included,
-    holds between and after them). The twin draws a shaped outcome's event days from it, so its
-    Kaplan-Meier curves start close to the published ones and the warps that follow stay gentle.
+    linear through the points (H(t_j), -log s_j) of the arm's published landmarks (t_j, s_j),
+    median (m, 0.5) and numbers at risk (over those still followed), with slope 1 beyond the last
+    (so the model's shape, cure plateau included, holds between and after them). The twin draws a
+    shaped outcome's event days from it, so its Kaplan-Meier curves start close to the published
+    ones and the warps that follow stay gentle.
     At a median the curve sits half a step (of the participants expected at risk there, from the
     follow-up days ``fu``) under 0.5, so that a sample's curve has crossed 0.5 by then more often
     than not (the warp then puts the crossing on the published day).
@@ -70,6 +71,7 @@ class ReadoutCurve:
             )
             if spec is not None and fu is not None:
                 pts = sorted(pts + _band_points(spec, dist, tg, arm, fu[treated == arm_flag]))
+                pts = sorted(pts + _risk_points(tg, arm, fu[treated == arm_flag]))
             hm, hs = [0.0], [0.0]
             for time, surv in pts:
                 h_model = float(-np.log(dist.survival(np.array([time]), np.array([arm_flag]))[0]))
@@ -98,6 +100,20 @@ class ReadoutCurve:
 
     def time_from_exponential(self, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
         return self.dist.time_from_exponential(self._map(e, treated, inverse=True), treated)
+
+
+def _risk_points(tg: list[Target], arm: str, fu) -> list[tuple]:
+    """Curve points read from the numbers at risk: just before day ``k`` the survival is about
+    the number at risk over the arm's participants still followed on day ``k``."""
+    out = []
+    for t in tg:
+        if t.arm != arm or t.statistic != "at_risk":
+            continue
+        k = math.ceil(t.time)
+        followed = int(np.count_nonzero(fu >= k))
+        if k >= 2 and followed > 0 and 0 < t.value < followed:
+            out.append((float(k - 1), t.value / followed))
+    return out
 
 
 def _band_points(spec: TrialSpec, dist, tg: list[Target], arm: str, fu) -> list[tuple]:

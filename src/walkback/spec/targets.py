@@ -21,6 +21,7 @@ TARGET_STATISTICS: dict[str, tuple[str, ...]] = {
     "count": ("arm",),
     "km_median": ("outcome", "arm"),
     "km_survival": ("outcome", "arm", "time"),
+    "at_risk": ("outcome", "arm", "time"),
     "cox_hr": ("outcome",),
     "cox_p": ("outcome",),
     "logrank_p": ("outcome",),
@@ -38,6 +39,8 @@ TARGET_STATISTICS: dict[str, tuple[str, ...]] = {
 STATISTICS = tuple(TARGET_STATISTICS)
 #: statistics of the economic model: a spec with one of them needs an [economics] section
 ECONOMIC_STATISTICS = ("icer", "prob_cost_effective")
+#: statistics whose figure carries a CI (a ``ci`` on any other could never be reproduced)
+CI_STATISTICS = ("km_median", "km_survival", "cox_hr", "median_followup")
 #: statistics whose value (or a CI limit) may be "NR": not reached
 NR_STATISTICS = ("km_median", "median_followup")
 #: every key a [[targets]] entry may have
@@ -99,11 +102,19 @@ def _target(r: _Reader, t: dict, name: str) -> Target:
     value = _value(r, t.get("value"), f"targets.{name}.value", stat)
     ci = t.get("ci")
     if ci is not None:
+        if stat not in CI_STATISTICS:
+            raise r.fail(
+                f"targets.{name}.ci",
+                f"statistic '{stat}' has no CI (only {', '.join(CI_STATISTICS)} do); remove it",
+                ci,
+            )
         if not (isinstance(ci, list) and len(ci) == 2):
             raise r.fail(f"targets.{name}.ci", "must be a list [lower, upper]", ci)
         ci = tuple(_value(r, c, f"targets.{name}.ci", stat) for c in ci)
         if not ci[0] <= value <= ci[1]:
             raise r.fail(f"targets.{name}.ci", "must contain the value", list(t["ci"]))
+    if stat == "at_risk" and not value >= 0:
+        raise r.fail(f"targets.{name}.value", "a number at risk must be 0 or more", t["value"])
     for key in ("time", "tau"):
         if key in t and (r.number(t[key], f"targets.{name}.{key}") <= 0):
             raise r.fail(f"targets.{name}.{key}", "must be a positive number of days", t[key])
