@@ -153,3 +153,18 @@ def test_a_twin_meets_a_published_risk_table(tmp_path):
         fig["heldout"]["rmst_tau"],
     )
     assert all(a["km_gap"] <= 0.07 for a in res["arms"].values()), res
+
+
+def test_a_landmark_printed_without_width_does_not_dominate_the_fit():
+    """A landmark before any event prints as 1.00 (1.00 to 1.00): its CI implies no standard
+    error, so the fit weighs it as one participant's step (R survival's ovarian, 13 per arm,
+    gave a Weibull shape of 19.6 when it was weighted by the CI's zero width)."""
+    from walkback.fit import _pieces
+
+    spec = load_spec(REAL / "bladder.toml")
+    flat = dataclasses.replace(spec.target("surv365_treatment"), value=1.0, ci=(1.0, 1.0))
+    pieces = _pieces(spec, [flat, spec.target("surv365_control"), spec.target("hr")])
+    assert [p.scale for p in pieces[:3]] == [1 / 38] * 3
+    ci_scale = (0.68 - 0.38) / (2 * 1.959963984540054)  # from the printed CI, unchanged
+    assert pieces[3].scale == pytest.approx(ci_scale)
+    assert pieces[6].scale == pytest.approx((math.log(1.25) - math.log(0.38)) / (2 * 1.96), 1e-3)

@@ -7,9 +7,11 @@ median follow-up and every outcome's targets) contributes residuals: its value a
 identity for survival probabilities and the normal quantile for p-values, and ``scale`` is the
 standard error the published CI implies (its width / 2z on the g scale) or, for a figure printed
 without a CI, its printed precision (a p-value's on the z scale is 1, the sampling SD of a z
-statistic). A "not reached" target asks the model's estimate to lie beyond the last follow-up
-day. Piecewise-exponential hazards get a weak smoothness penalty between neighbouring intervals, so
-intervals no target informs take their neighbours' values. The weighted sum of squares is
+statistic); never less than half the printed precision, nor, for a landmark, one participant's
+step (1 / the arm's size: a CI printed as 1.00 to 1.00 has no width). A "not reached" target asks
+the model's estimate to lie beyond the last follow-up day. Piecewise-exponential hazards get a
+weak smoothness penalty between neighbouring intervals, so intervals no target informs take their
+neighbours' values. The weighted sum of squares is
 minimised by scipy's trust-region least squares on log (or logit, for cure fractions) scales.
 """
 
@@ -102,11 +104,26 @@ def _pieces(spec: TrialSpec, targets: list[Target]) -> list[_Piece]:
             scale = t.precision / max(abs(t.value), 1e-9)
         else:
             scale = t.precision
-        scale = max(scale, 1e-6) if math.isfinite(scale) else 0.05
+        scale = max(scale, _floor(spec, t)) if math.isfinite(scale) else 0.05
         out.append(_Piece(t, 0, t.value, scale))
         if t.ci is not None:
             out += [_Piece(t, 1, t.ci[0], scale), _Piece(t, 2, t.ci[1], scale)]
     return out
+
+
+def _floor(spec: TrialSpec, t: Target) -> float:
+    """The smallest scale a figure gets: half its printed precision (it is known no better), and
+    for a landmark one participant's step (a CI of zero width, as printed at 1.00 (1.00 to 1.00)
+    before any event, implies no standard error)."""
+    if t.statistic in _P_STATS:
+        return 1e-6
+    if t.statistic in _LOG_STATS:
+        half = t.precision / 2 / max(abs(t.value), 1e-9) if math.isfinite(t.value) else 0.0
+    else:
+        half = t.precision / 2
+    if t.statistic == "km_survival" and t.arm is not None:
+        half = max(half, 1.0 / max(float(spec.arm_sizes[t.arm].value), 1.0))
+    return max(half, 1e-6)
 
 
 def _residual(p: _Piece, expected: float | None, end: float) -> float:
