@@ -22,7 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from walkback.estimators import kaplan_meier
+from walkback.estimators.kaplan_meier import (
+    KaplanMeierResult,
+    _km_kernel,
+    confint,
+    time_counts,
+)
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 from walkback.twin_closest import MARGIN
 
@@ -53,6 +58,33 @@ def _risk_day(t: Target) -> int:
     return math.ceil(t.time) - 1
 
 
+def km_days(days: np.ndarray, event: np.ndarray, conf_type: str, conf_level: float):
+    """The Kaplan-Meier curve of whole-day times (non-negative integers), as
+    :func:`walkback.estimators.kaplan_meier` gives it, without its input checks: day counts
+    instead of sorting (the arm's curve is read thousands of times per climb)."""
+    counts = np.bincount(days)
+    utime = np.flatnonzero(counts)
+    n_at = counts[utime]
+    d = np.bincount(days, weights=event.astype(float), minlength=counts.size)[utime]
+    n_risk = (days.size - np.concatenate(([0], np.cumsum(n_at)[:-1]))).astype(float)
+    surv, std_err = _km_kernel(n_risk, d)
+    lo, hi = confint(surv, std_err, conf_type, conf_level)
+    return KaplanMeierResult(
+        time=utime.astype(float),
+        n_risk=n_risk.astype(np.int64),
+        n_event=d.astype(np.int64),
+        n_censor=(n_at - d).astype(np.int64),
+        survival=surv,
+        std_err=std_err,
+        lower=lo,
+        upper=hi,
+        n=int(days.size),
+        conf_type=conf_type,
+        conf_level=float(conf_level),
+        _time_counts=time_counts(utime.astype(float), n_at),
+    )
+
+
 def _excess(miss: float) -> float:
     return max(0.0, miss - HALF)
 
@@ -76,22 +108,31 @@ class ArmBuilder:
         self.focus = sorted(set(d for d in days if d >= 1))
         every = spec.report_every_months
         self.grid = every * spec.days_per_month if every else 0.0
+        self.landmarks = [t for t in self.targets if t.statistic == "km_survival"]
+        self.landmark_times = np.array([t.time for t in self.landmarks], dtype=float)
+        self._model = np.ones(0)
+
+    def _model_at(self, days: np.ndarray) -> np.ndarray:
+        """The model's curve on whole days (computed once per stretch of days)."""
+        top = int(days.max())
+        if top >= self._model.size:
+            grid = np.arange(2 * top + 1, dtype=float)
+            self._model = self.source.survival(grid, np.full(grid.size, self.flag))
+        return self._model[days]
 
     # -- scoring ----------------------------------------------------------------------------------
     def judge(self, d: np.ndarray, fu: np.ndarray) -> tuple[float, list[_Need], float]:
         """(distance from the read-outs, what each miss needs, distance from the model's curve)."""
-        time = np.minimum(d, fu).astype(float)
-        km = kaplan_meier(
-            time,
-            (d <= fu).astype(float),
-            conf_type=self.spec.conf_type,
-            conf_level=1 - self.spec.alpha,
-        )
+        time = np.minimum(d, fu).astype(np.int64)
+        km = km_days(time, d <= fu, self.spec.conf_type, 1 - self.spec.alpha)
         total, needs = 0.0, []
+        if self.landmark_times.size:
+            at = zip(*km.survival_ci_at(self.landmark_times), strict=True)
+            pairs = zip(self.landmarks, at, strict=True)
+            readouts = {t.name: [float(x) for x in v] for t, v in pairs}
         for t in self.targets:
             if t.statistic == "km_survival":
-                s, lo, hi = (float(x[0]) for x in km.survival_ci_at([t.time]))
-                total += self._landmark(t, s, lo, hi, needs)
+                total += self._landmark(t, *readouts[t.name], needs)
             elif t.statistic == "at_risk":
                 total += self._at_risk(t, int(np.count_nonzero(time >= t.time)), needs)
             else:
@@ -101,7 +142,7 @@ class ArmBuilder:
         dev = 0.0
         if km.time.size:
             # the curve against the model's just before and at each step
-            model = self.source.survival(km.time, np.full(km.time.size, self.flag))
+            model = self._model_at(km.time.astype(np.int64))
             before = np.concatenate(([1.0], km.survival[:-1]))
             diff = np.concatenate((before - model, km.survival - model))
             j = int(np.argmax(np.abs(diff)))

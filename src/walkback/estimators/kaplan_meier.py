@@ -310,17 +310,29 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = QUANTILE_TOL) ->
         return float("nan")
     xmax = x[-1]
     # drop repeated CDF values (censor-only times), keep the first; NaN repeats NaN, as R
-    keep = np.zeros(y.size, dtype=bool)
-    keep[np.unique(y, return_index=True, equal_nan=True)[1]] = True
+    ordered = finite.size == y.size and bool(np.all(y[1:] >= y[:-1]))
+    if ordered:  # a curve (or band) that never rises: repeats are runs, the first of each kept
+        keep = np.concatenate(([True], y[1:] != y[:-1]))
+    else:
+        keep = np.zeros(y.size, dtype=bool)
+        keep[np.unique(y, return_index=True, equal_nan=True)[1]] = True
     x, y = x[keep], y[keep]
     if p == 0:
         return float(x[0])
-    i1 = _approx_const_right(y + tol, p)
-    i2 = _approx_const_right(y - tol, p)
+    where = _sorted_const_right if ordered else _approx_const_right
+    i1 = where(y + tol, p)
+    i2 = where(y - tol, p)
     quant = np.nan if (i1 < 0 or i2 < 0) else (x[i1] + x[i2]) / 2.0
     if not np.isnan(y[-1]) and abs(p - y[-1]) < tol:
         quant = np.nan if i1 < 0 else (x[i1] + xmax) / 2.0
     return float(quant)
+
+
+def _sorted_const_right(yy: np.ndarray, p: float) -> int:
+    """:func:`_approx_const_right` for strictly increasing ``yy`` without NaN (no sorting)."""
+    if p < yy[0] or p > yy[-1]:
+        return -1
+    return int(np.searchsorted(yy, p, side="left"))
 
 
 def _approx_const_right(yy: np.ndarray, p: float) -> int:
