@@ -304,3 +304,26 @@ def test_the_baseline_kept_is_one_whose_median_followup_can_be_met(tmp_path):
         spec, targets=tuple(t for t in spec.targets if t.statistic != "median_followup")
     )
     assert pick_baseline(plain, model, counts, 4000)[0] == first
+
+
+def test_a_median_not_reached_bends_the_twins_curve_above_one_half():
+    """A treatment median printed "NR" where the model's curve reaches 0.5 within follow-up
+    (R survival's colon under Weibull PH): the curve the twin draws from ends about two standard
+    errors above 0.5 on the last follow-up day; an arm without such a figure keeps the model's."""
+    from walkback.twin_shape import ReadoutCurve
+
+    spec = load_spec(REAL / "bladder.toml")
+    model = Weibull(1.0, 400.0 / math.log(2), 0.8)  # control median 400 days, treated ~520
+    nr = dataclasses.replace(spec.target("median_treatment"), value=NOT_REACHED, ci=None)
+    treated = np.repeat([True, False], 200)
+    fu = np.tile(np.linspace(10, 1000, 200).round(), 2)
+    curve = ReadoutCurve(model, [nr], fu, treated, spec)
+    end = np.array([1000.0])
+    at_risk = np.count_nonzero(fu[treated] >= 500) * model.survival(np.array([500.0]), [True])[0]
+    goal = 0.5 + 2 * math.sqrt(0.25 / at_risk)
+    assert model.survival(end, [True])[0] < 0.5
+    assert curve.survival(end, [True])[0] == pytest.approx(goal)
+    days = np.arange(1.0, 1001.0)
+    assert np.all(np.diff(curve.survival(days, np.ones(days.size, bool))) <= 0)
+    ctl = np.zeros(days.size, bool)
+    assert np.allclose(curve.survival(days, ctl), model.survival(days, ctl))

@@ -79,6 +79,15 @@ class ReadoutCurve:
                 if h_pub is not None and h_model > hm[-1] and h_pub > hs[-1]:
                     hm.append(h_model)
                     hs.append(h_pub)
+            if spec is not None and fu is not None:
+                for time, surv in _not_reached_points(dist, tg, arm, fu[treated == arm_flag]):
+                    # the tail after the last point: the model's hazard, lowered so the curve
+                    # ends at the goal (at most to a tenth of the model's)
+                    at = dist.survival(np.array([time]), np.array([arm_flag]))
+                    rise = float(-np.log(at[0])) - hm[-1]
+                    if rise > 0 and hs[-1] + rise > -math.log(surv):
+                        hm.append(hm[-1] + rise)
+                        hs.append(max(-math.log(surv), hs[-1] + 0.1 * rise))
             self.knots[arm_flag] = (np.array(hm), np.array(hs))
 
     def _map(self, x, treated, inverse: bool) -> np.ndarray:
@@ -100,6 +109,28 @@ class ReadoutCurve:
 
     def time_from_exponential(self, e: np.ndarray, treated: np.ndarray) -> np.ndarray:
         return self.dist.time_from_exponential(self._map(e, treated, inverse=True), treated)
+
+
+def _not_reached_points(dist, tg: list[Target], arm: str, fu) -> list[tuple]:
+    """Where a median was published as not reached but the model's curve falls to 0.5 within
+    the arm's follow-up: a goal at the last follow-up day about two standard errors above 0.5
+    (binomial, of those expected at risk at half the follow-up), so a sample's curve stays above
+    0.5 to the end more often than not."""
+    if fu.size == 0 or not any(
+        t.arm == arm and t.statistic == "km_median" and t.value == NOT_REACHED for t in tg
+    ):
+        return []
+    last = float(fu.max())
+    if last < 2:
+        return []
+    flag = np.array([arm == "treatment"])
+    s_last = float(dist.survival(np.array([last]), flag)[0])
+    s_half = float(dist.survival(np.array([last / 2]), flag)[0])
+    at_risk = float(np.count_nonzero(fu >= last / 2)) * s_half
+    goal = 0.5 + 2.0 * math.sqrt(0.25 / max(at_risk, 1.0))
+    if s_last >= goal or goal >= 1.0:
+        return []
+    return [(last, goal)]
 
 
 def _risk_points(tg: list[Target], arm: str, fu) -> list[tuple]:
