@@ -137,10 +137,11 @@ def load(trial: str) -> pd.DataFrame:
     return frame
 
 
-def derive(trial: str) -> dict:
-    """The trial's figures (raw and printed), its targets and its held-out quantities."""
-    cfg = TRIALS[trial]
-    d = load(trial)
+def derive(trial: str, cfg: dict | None = None, frame: pd.DataFrame | None = None) -> dict:
+    """The trial's figures (raw and printed), its targets and its held-out quantities (``cfg``
+    and ``frame`` in place of ``TRIALS[trial]`` and ``data/<trial>.csv``: the check set's)."""
+    cfg = TRIALS[trial] if cfg is None else cfg
+    d = load(trial) if frame is None else frame
     out = cfg["outcome"]
     src = SOURCE.format(data=cfg["data"])
     arm_of = {r: cfg[r] for r in ROLES}
