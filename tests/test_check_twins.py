@@ -69,3 +69,29 @@ def test_a_check_twin_reproduces_every_figure_and_resembles_the_data(twins, tria
         assert abs(r["rmst_rel_error"]) <= 0.05, (arm, r)
         if trial in GAP:
             assert r["km_gap"] <= GAP[trial], (arm, r)
+
+
+def _only(trial: str, names: set[str], tmp_path: Path) -> Path:
+    """The check spec with only the named targets kept."""
+    head, *blocks = (CHECK / f"{trial}.toml").read_text().split("[[targets]]")
+    kept = [b for b in blocks if any(f'name = "{n}"\n' in b for n in names)]
+    path = tmp_path / f"{trial}.toml"
+    path.write_text(head + "".join("[[targets]]" + b for b in kept))
+    return path
+
+
+@pytest.mark.parametrize("trial", ["colon", "ovarian"])
+def test_a_twin_from_only_the_medians_and_the_hr(tmp_path, trial):
+    """Issue 12's example: arm sizes, the two medians (with CIs) and the HR with its CI, nothing
+    else. The draw is shaped to the events the HR's CI implies (walkback.twin_construct)."""
+    from walkback.twin_construct import implied_events
+
+    names = {"n_control", "n_treatment", "median_control", "median_treatment", "hr"}
+    spec = load_spec(_only(trial, names, tmp_path))
+    assert {t.name for t in spec.targets} == names
+    implied = implied_events(spec, list(spec.targets))
+    real = pd.read_csv(CHECK / "data" / f"{trial}.csv")
+    assert abs(implied.value - real["event"].sum()) <= 0.15 * real["event"].sum()
+    twin = make_twin(spec)
+    rep = reproduce(spec, twin.frame, data_label=f"{trial} twin")
+    assert [r.target.name for r in rep.results if r.status != "pass"] == []

@@ -75,7 +75,7 @@ from walkback.targets import TrialArrays, check, target_value
 from walkback.twin_baseline import attempt_rng, fail_msg, pick_baseline
 from walkback.twin_closest import MARGIN
 from walkback.twin_closest import Closest as _Closest
-from walkback.twin_construct import Constructor
+from walkback.twin_construct import Constructor, implied_events
 from walkback.twin_polish import polish
 from walkback.twin_shape import ReadoutCurve, hit_events, stratified_normals, warp_curves
 
@@ -134,6 +134,8 @@ def make_twin(
         w = model.outcomes[o.name]
         counted = any(t.statistic == "events" for t in tg)
         shaped = counted or any(t.statistic in ("km_survival", "at_risk") for t in tg)
+        if len(spec.latent_outcomes) == 1 and implied_events(spec, tg) is not None:
+            shaped = True  # constructed, its draw shaped to the events the HR's CI implies
         near = _Closest(spec, tg)
         alone = shaped and len(spec.latent_outcomes) == 1  # follow-up is this outcome's own
         # a constructed outcome's curve also passes where the medians' CI limits put it

@@ -1,7 +1,9 @@
 """A twin outcome constructed arm by arm through the published read-outs.
 
-Used for an outcome shaped to landmarks or event counts when it is the trial's only latent outcome
-(follow-up is then its own, so dropout days may move). Per attempt and arm:
+Used for an outcome shaped to landmarks, numbers at risk or event counts when it is the trial's
+only latent outcome (follow-up is then its own, so dropout days may move); with none of them but
+an HR with its CI, the events that CI's width implies shape the draw (:func:`implied_events`).
+Per attempt and arm:
 
 1. **Draw**: latent days by stratified sampling from the model bent through the published read-outs
    (:class:`walkback.twin_shape.ReadoutCurve`); dropout days from the follow-up rule with a fresh
@@ -19,8 +21,10 @@ Everything is drawn from the attempt's random stream, so the result is determini
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
+from scipy import stats
 
 from walkback.draws import followup_days
 from walkback.exceptions import EstimationError
@@ -36,11 +40,38 @@ POLISHED = 2  # pairs per attempt steered and polished (the closest)
 ABANDON = 200  # tries after which a target never met stops the search
 
 
+def implied_events(spec: TrialSpec, tg: list[Target]) -> Target | None:
+    """With no published event count but an HR with its CI: the number of events the CI's width
+    implies (the Cox information at the null, ``D p (1 - p)`` with ``p`` the treated share, equals
+    ``1 / se^2``, ``se`` the CI's half-width on the log scale over z), as an events target the twin
+    is shaped to (never checked: the HR's CI is). None otherwise."""
+    if any(t.statistic == "events" for t in tg):
+        return None
+    hr = next((t for t in tg if t.statistic == "cox_hr" and t.ci is not None), None)
+    if hr is None or not all(math.isfinite(c) and c > 0 for c in hr.ci) or hr.ci[1] <= hr.ci[0]:
+        return None
+    n_t, n_c = (float(spec.arm_sizes[a].value) for a in ("treatment", "control"))
+    p = n_t / (n_t + n_c)
+    se = (math.log(hr.ci[1]) - math.log(hr.ci[0])) / (2 * stats.norm.isf(spec.alpha / 2))
+    events = min(round(1.0 / (p * (1 - p) * se * se)), int(n_t + n_c))
+    return replace(
+        hr,
+        name=f"events implied by {hr.name}'s CI",
+        label="events implied by the HR's CI",
+        statistic="events",
+        value=float(events),
+        ci=None,
+        precision=1.0,
+        derived=True,
+    )
+
+
 class Constructor:
     """The twin search of a constructed outcome: arms built per attempt, kept and paired."""
 
     def __init__(self, spec: TrialSpec, tg: list[Target], source, name, treated, strata, near):
         self.spec, self.tg, self.source, self.name = spec, tg, source, name
+        self.implied = implied_events(spec, tg)
         self.treated, self.strata, self.near = treated, strata, near
         self.arms = {a: ArmBuilder(spec, tg, a, source) for a in ("control", "treatment")}
         self.index = {a: np.flatnonzero(treated == (a == "treatment")) for a in self.arms}
@@ -55,7 +86,12 @@ class Constructor:
         redrawn["dropout_e1"] = rng.standard_exponential(treated.size)
         fu = followup_days(spec, redrawn, dropout_rate)
         admin = np.rint(base["admin_months"] * spec.days_per_month).astype(np.int64)
-        d, fu, _moved = hit_events(spec, self.tg, self.source, d, fu, treated, rng, True)
+        shape_to = self.tg
+        if self.implied is not None:  # the implied count, jittered (it is approximate): 3% SD
+            jitter = round(rng.normal(0.0, max(1.0, 0.03 * self.implied.value)))
+            count = max(1.0, self.implied.value + jitter)
+            shape_to = [*self.tg, replace(self.implied, value=count)]
+        d, fu, _moved = hit_events(spec, shape_to, self.source, d, fu, treated, rng, True)
         if d is None:
             self.near.unshaped["too few participants to change the event count"] += 1
             return None
