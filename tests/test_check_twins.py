@@ -95,3 +95,23 @@ def test_a_twin_from_only_the_medians_and_the_hr(tmp_path, trial):
     twin = make_twin(spec)
     rep = reproduce(spec, twin.frame, data_label=f"{trial} twin")
     assert [r.target.name for r in rep.results if r.status != "pass"] == []
+
+
+def test_an_hr_proportional_hazards_cannot_give_says_which_model_can(tmp_path):
+    """gbsg from only n, the medians and the HR: under Weibull PH the medians pull the HR to
+    0.65 (published 0.69); the failure says so and names the model that has an HR per interval,
+    and with that model the twin is found."""
+    from walkback.twin import TwinError
+
+    names = {"n_control", "n_treatment", "median_control", "median_treatment", "hr"}
+    path = _only("gbsg", names, tmp_path)
+    text = path.read_text()
+    weibull = text.replace("breaks = [0, 365, 730, 1095]\n", "")
+    path.write_text(weibull.replace('model = "piecewise_exponential"', 'model = "weibull_ph"'))
+    hint = r'HR came no closer than 0\.6\d+ .*"piecewise_exponential"'
+    with pytest.raises(TwinError, match=hint):
+        make_twin(load_spec(path))
+    path.write_text(text)
+    spec = load_spec(path)
+    rep = reproduce(spec, make_twin(spec).frame, data_label="gbsg twin")
+    assert [r.target.name for r in rep.results if r.status != "pass"] == []

@@ -142,6 +142,20 @@ class Closest:
                         f"The HR's CI width needs about {need:.0f} events; the model gives "
                         f"{mean_events:.0f}: try a lower dropout or longer follow-up."
                     )
+            best = self.best[t.name][1]
+            model = self.spec.outcomes[t.outcome].model if t.outcome in self.spec.outcomes else ""
+            if (
+                t.statistic == "cox_hr"
+                and best is not None
+                and best.estimate > 0
+                and abs(math.log(best.estimate / t.value)) > t.precision / t.value
+                and model in ("weibull_ph", "cure_weibull_ph")
+            ):
+                hints.append(
+                    f"The HR came no closer than {best.estimate:.3g} to the published "
+                    f"{t.value:g}: under proportional hazards the medians and the HR pull the "
+                    'model apart; try model = "piecewise_exponential" (an HR per interval).'
+                )
             if t.statistic == "km_median" and t.value == NOT_REACHED:
                 hints.append(
                     f"{t.name} is published as not reached, but the model's curve crosses 0.5 "
