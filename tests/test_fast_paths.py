@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 
 from walkback.estimators import kaplan_meier
-from walkback.twin_arm import km_days
+from walkback.estimators.kaplan_meier import kaplan_meier_days
 
 KM = importlib.import_module("walkback.estimators.kaplan_meier")
 
@@ -53,7 +53,7 @@ def test_quantiles_of_monotone_curves_equal_the_general_rule():
 
 
 def test_whole_day_curves_equal_kaplan_meier():
-    """The twin's arm builder reads its curve from day counts (walkback.twin_arm.km_days)."""
+    """The twin's arm builder reads its curve from day counts (kaplan_meier_days)."""
     rng = np.random.default_rng(1)
     for _ in range(400):
         n = int(rng.integers(1, 60))
@@ -61,7 +61,7 @@ def test_whole_day_curves_equal_kaplan_meier():
         e = rng.random(n) < rng.random()
         for ct in ("log", "log-log", "plain"):
             a = kaplan_meier(t.astype(float), e.astype(float), conf_type=ct)
-            b = km_days(t, e, ct, 0.95)
+            b = kaplan_meier_days(t, e, ct, 0.95)
             for f in ("time", "survival", "std_err", "lower", "upper", "n_risk", "n_event"):
                 assert np.array_equal(getattr(a, f), getattr(b, f), equal_nan=True), f
             ma, mb = a.median, b.median

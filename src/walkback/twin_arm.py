@@ -22,12 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from walkback.estimators.kaplan_meier import (
-    KaplanMeierResult,
-    _km_kernel,
-    confint,
-    time_counts,
-)
+from walkback.estimators.kaplan_meier import kaplan_meier_days
 from walkback.spec import NOT_REACHED, Target, TrialSpec
 from walkback.twin_closest import MARGIN
 
@@ -56,33 +51,6 @@ class _Need:
 def _risk_day(t: Target) -> int:
     """The last day before a number at risk is counted (at risk at ``time``: followed beyond it)."""
     return math.ceil(t.time) - 1
-
-
-def km_days(days: np.ndarray, event: np.ndarray, conf_type: str, conf_level: float):
-    """The Kaplan-Meier curve of whole-day times (non-negative integers), as
-    :func:`walkback.estimators.kaplan_meier` gives it, without its input checks: day counts
-    instead of sorting (the arm's curve is read thousands of times per climb)."""
-    counts = np.bincount(days)
-    utime = np.flatnonzero(counts)
-    n_at = counts[utime]
-    d = np.bincount(days, weights=event.astype(float), minlength=counts.size)[utime]
-    n_risk = (days.size - np.concatenate(([0], np.cumsum(n_at)[:-1]))).astype(float)
-    surv, std_err = _km_kernel(n_risk, d)
-    lo, hi = confint(surv, std_err, conf_type, conf_level)
-    return KaplanMeierResult(
-        time=utime.astype(float),
-        n_risk=n_risk.astype(np.int64),
-        n_event=d.astype(np.int64),
-        n_censor=(n_at - d).astype(np.int64),
-        survival=surv,
-        std_err=std_err,
-        lower=lo,
-        upper=hi,
-        n=int(days.size),
-        conf_type=conf_type,
-        conf_level=float(conf_level),
-        _time_counts=time_counts(utime.astype(float), n_at),
-    )
 
 
 def _excess(miss: float) -> float:
@@ -124,7 +92,7 @@ class ArmBuilder:
     def judge(self, d: np.ndarray, fu: np.ndarray) -> tuple[float, list[_Need], float]:
         """(distance from the read-outs, what each miss needs, distance from the model's curve)."""
         time = np.minimum(d, fu).astype(np.int64)
-        km = km_days(time, d <= fu, self.spec.conf_type, 1 - self.spec.alpha)
+        km = kaplan_meier_days(time, d <= fu, self.spec.conf_type, 1 - self.spec.alpha)
         total, needs = 0.0, []
         if self.landmark_times.size:
             at = zip(*km.survival_ci_at(self.landmark_times), strict=True)

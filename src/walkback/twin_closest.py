@@ -7,6 +7,7 @@ import math
 from collections import Counter
 
 import numpy as np
+from scipy import stats
 
 from walkback.exceptions import EstimationError
 from walkback.spec import NOT_REACHED, Target, TrialSpec
@@ -57,6 +58,20 @@ def _published(t: Target) -> str:
         return "NR" if x == NOT_REACHED else f"{x:g}"
 
     return one(t.value) + (f" ({one(t.ci[0])} to {one(t.ci[1])})" if t.ci else "")
+
+
+def events_for_hr_ci(t: Target, treated_share: float, alpha: float) -> float | None:
+    """The events an HR target's CI width implies: the Cox information at the null,
+    ``D p (1 - p)``, equals ``1 / se^2`` with ``se`` the CI's half-width on the log scale over z.
+    None for a target that is not an HR with a finite, positive CI."""
+    if t.statistic != "cox_hr" or t.ci is None:
+        return None
+    lo, hi = t.ci
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0 < lo < hi):
+        return None
+    se = (math.log(hi) - math.log(lo)) / (2 * stats.norm.isf(alpha / 2))
+    p = treated_share
+    return 1.0 / (p * (1 - p) * se * se)
 
 
 class Closest:
@@ -127,11 +142,8 @@ class Closest:
         hints = []
         mean_events = float(np.mean(self.events)) if self.events else math.nan
         for t in hardest:
-            if t.statistic == "cox_hr" and t.ci is not None:
-                z = 1.959963984540054
-                se = (math.log(t.ci[1]) - math.log(t.ci[0])) / (2 * z)
-                p = float(np.mean(treated))
-                need = 1.0 / (p * (1 - p) * se * se)
+            need = events_for_hr_ci(t, float(np.mean(treated)), self.spec.alpha)
+            if need is not None:
                 if mean_events > 1.1 * need:
                     hints.append(
                         f"The HR's CI width needs about {need:.0f} events; the model gives "

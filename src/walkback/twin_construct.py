@@ -24,13 +24,13 @@ import math
 from dataclasses import replace
 
 import numpy as np
-from scipy import stats
 
 from walkback.draws import followup_days
 from walkback.exceptions import EstimationError
 from walkback.spec import Target, TrialSpec
 from walkback.targets import TrialArrays, target_value
 from walkback.twin_arm import ArmBuilder
+from walkback.twin_closest import events_for_hr_ci
 from walkback.twin_polish import GLOBAL, _distance, _total, polish
 from walkback.twin_shape import hit_events
 
@@ -42,24 +42,21 @@ ABANDON = 200  # tries after which a target never met stops the search
 
 def implied_events(spec: TrialSpec, tg: list[Target]) -> Target | None:
     """With no published event count but an HR with its CI: the number of events the CI's width
-    implies (the Cox information at the null, ``D p (1 - p)`` with ``p`` the treated share, equals
-    ``1 / se^2``, ``se`` the CI's half-width on the log scale over z), as an events target the twin
-    is shaped to (never checked: the HR's CI is). None otherwise."""
+    implies (:func:`walkback.twin_closest.events_for_hr_ci`), as an events target the twin is
+    shaped to (never checked: the HR's CI is). None otherwise."""
     if any(t.statistic == "events" for t in tg):
         return None
     hr = next((t for t in tg if t.statistic == "cox_hr" and t.ci is not None), None)
-    if hr is None or not all(math.isfinite(c) and c > 0 for c in hr.ci) or hr.ci[1] <= hr.ci[0]:
-        return None
     n_t, n_c = (float(spec.arm_sizes[a].value) for a in ("treatment", "control"))
-    p = n_t / (n_t + n_c)
-    se = (math.log(hr.ci[1]) - math.log(hr.ci[0])) / (2 * stats.norm.isf(spec.alpha / 2))
-    events = min(round(1.0 / (p * (1 - p) * se * se)), int(n_t + n_c))
+    need = None if hr is None else events_for_hr_ci(hr, n_t / (n_t + n_c), spec.alpha)
+    if need is None:
+        return None
     return replace(
         hr,
         name=f"events implied by {hr.name}'s CI",
         label="events implied by the HR's CI",
         statistic="events",
-        value=float(events),
+        value=float(min(round(need), int(n_t + n_c))),
         ci=None,
         precision=1.0,
         derived=True,
